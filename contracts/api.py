@@ -1,0 +1,104 @@
+"""Request and response models of the serving API (validated at the edge)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from contracts.schemas import DEVICES, EVENT_TYPES, SURFACES
+
+Surface = Literal["home_feed", "related_items", "notifications"]
+EventType = Literal["impression", "view", "click", "purchase", "skip", "dwell", "share"]
+Device = Literal["mobile", "desktop", "tablet"]
+
+assert set(Surface.__args__) == set(SURFACES)  # type: ignore[attr-defined]
+assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]
+assert set(Device.__args__) == set(DEVICES)  # type: ignore[attr-defined]
+
+MAX_PAGE_SIZE = 100
+MAX_ID_LENGTH = 128
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RequestContext(Strict):
+    device: Device | None = None
+    hour_of_day: int | None = Field(default=None, ge=0, le=23)
+    session_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+
+
+class RecommendRequest(Strict):
+    user_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    surface: Surface = "home_feed"
+    page_size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
+    context: RequestContext = Field(default_factory=RequestContext)
+
+
+class RelatedRequest(Strict):
+    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    user_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
+    page_size: int = Field(default=10, ge=1, le=MAX_PAGE_SIZE)
+
+
+class EventIn(Strict):
+    """One behaviour event as a client posts it."""
+
+    event_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
+    user_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    event_type: EventType
+    timestamp: datetime | None = None
+    surface: Surface | None = None
+    position: int | None = Field(default=None, ge=0, le=10_000)
+    session_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    device: Device | None = None
+    value: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _aware_and_not_future(cls, ts: datetime | None) -> datetime | None:
+        if ts is None:
+            return None
+        if ts.tzinfo is None:
+            raise ValueError("timestamp must carry a timezone, e.g. 2026-01-01T12:00:00Z")
+        ts = ts.astimezone(UTC)
+        if (ts - datetime.now(UTC)).total_seconds() > 300:
+            raise ValueError("timestamp is more than 5 minutes in the future")
+        return ts
+
+
+class EventAck(BaseModel):
+    event_id: str
+    accepted: bool
+    duplicate: bool
+    log_offset: int
+
+
+class RecommendedItem(BaseModel):
+    item_id: str
+    score: float
+    reason: str
+    position: int
+    is_sponsored: bool
+    category: str | None = None
+    source: str | None = None
+
+
+class ResponseMetadata(BaseModel):
+    request_id: str
+    latency_ms: float
+    model_version: str
+    variant: str = "control"
+    candidates_retrieved: int
+    candidates_scored: int
+    fallback_level: int
+    fallback_reason: str | None = None
+
+
+class RecommendResponse(BaseModel):
+    items: list[RecommendedItem]
+    metadata: ResponseMetadata

@@ -1,0 +1,171 @@
+"""Feature names and the one function that turns raw features into ranker inputs.
+
+Training and serving both call :func:`ranker_inputs` on a frame of raw feature columns, so the
+model sees the same transformation offline and online (no train/serve skew by construction).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from contracts.schemas import DEVICES
+
+FEAST_PROJECT: Final = "reco"
+USER_ENTITY: Final = "user_id"
+ITEM_ENTITY: Final = "item_id"
+
+USER_STATS_VIEW: Final = "user_stats"
+USER_PROFILE_VIEW: Final = "user_profile"
+ITEM_STATS_VIEW: Final = "item_stats"
+USER_SESSION_VIEW: Final = "user_session"
+SESSION_PUSH_SOURCE: Final = "user_session_push"
+
+RETRIEVAL_SERVICE: Final = "retrieval_v1"
+RANKING_SERVICE: Final = "ranking_v1"
+
+USER_STATS_FEATURES: Final = (
+    "user_events_7d",
+    "user_clicks_30d",
+    "user_purchases_30d",
+    "user_ctr_30d",
+    "user_avg_price",
+    "user_top_categories",
+    "user_top_category_shares",
+)
+USER_PROFILE_FEATURES: Final = ("country", "age_bucket", "device", "segment")
+ITEM_STATS_FEATURES: Final = (
+    "item_popularity",
+    "item_ctr",
+    "item_conversion",
+    "item_trending",
+    "item_price",
+    "item_category",
+    "item_brand",
+    "item_created_ts",
+    "item_in_stock",
+    "item_sponsored",
+)
+SESSION_FEATURES: Final = (
+    "session_item_ids",
+    "session_categories",
+    "session_last_category",
+    "session_clicks",
+    "session_events",
+)
+SESSION_HISTORY_LENGTH: Final = 10
+
+# Population defaults for entities never seen (batch features age; they never fall back silently).
+USER_DEFAULTS: Final[dict[str, object]] = {
+    "user_events_7d": 0,
+    "user_clicks_30d": 0,
+    "user_purchases_30d": 0,
+    "user_ctr_30d": 0.0,
+    "user_avg_price": float("nan"),
+    "user_top_categories": [],
+    "user_top_category_shares": [],
+}
+SESSION_DEFAULTS: Final[dict[str, object]] = {
+    "session_item_ids": [],
+    "session_categories": [],
+    "session_last_category": "",
+    "session_clicks": 0,
+    "session_events": 0,
+}
+
+RANKER_INPUTS: Final = (
+    "log_user_events_7d",
+    "log_user_clicks_30d",
+    "log_user_purchases_30d",
+    "user_ctr_30d",
+    "item_popularity",
+    "item_ctr",
+    "item_conversion",
+    "item_trending",
+    "log_item_price",
+    "log_item_age_days",
+    "item_sponsored",
+    "category_affinity",
+    "price_fit",
+    "session_last_category_match",
+    "session_category_share",
+    "log_session_clicks",
+    "retrieval_score",
+    "hour_sin",
+    "hour_cos",
+    *(f"device_{d}" for d in DEVICES),
+)
+
+SECONDS_PER_DAY: Final = 86_400.0
+
+
+def _share(categories: object, shares: object, category: str) -> float:
+    if not isinstance(categories, list | tuple | np.ndarray) or len(categories) == 0:
+        return 0.0
+    for cat, share in zip(categories, shares if shares is not None else [], strict=False):
+        if cat == category:
+            return float(share)
+    return 0.0
+
+
+def _session_share(categories: object, category: str) -> float:
+    if not isinstance(categories, list | tuple | np.ndarray) or len(categories) == 0:
+        return 0.0
+    return float(sum(1 for c in categories if c == category)) / len(categories)
+
+
+def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
+    """Raw per-candidate feature columns -> float32 matrix in ``RANKER_INPUTS`` order.
+
+    ``raw`` has one row per (user, candidate item) with the user, item and session feature
+    columns above plus ``retrieval_score``, ``now_ts`` (seconds), ``hour_of_day`` and ``device``.
+    Missing values become neutral numbers; the result never contains NaN or inf.
+    """
+    n = len(raw)
+    col = lambda name, default=0.0: (  # noqa: E731
+        pd.to_numeric(raw[name], errors="coerce").fillna(default).to_numpy(np.float64)
+        if name in raw
+        else np.full(n, default)
+    )
+    price = col("item_price", 0.0).clip(min=0.0)
+    user_price = col("user_avg_price", np.nan) if "user_avg_price" in raw else np.full(n, np.nan)
+    user_price = pd.to_numeric(pd.Series(user_price), errors="coerce").to_numpy(np.float64)
+    price_fit = np.where(
+        np.isfinite(user_price) & (user_price > 0) & (price > 0),
+        -np.abs(np.log1p(price) - np.log1p(np.nan_to_num(user_price, nan=0.0))),
+        0.0,
+    )
+    age_days = np.clip((col("now_ts") - col("item_created_ts")) / SECONDS_PER_DAY, 0.0, None)
+    categories = raw["item_category"].fillna("").astype(str).tolist() if "item_category" in raw else [""] * n
+    top = raw["user_top_categories"].tolist() if "user_top_categories" in raw else [None] * n
+    shares = raw["user_top_category_shares"].tolist() if "user_top_category_shares" in raw else [None] * n
+    sess = raw["session_categories"].tolist() if "session_categories" in raw else [None] * n
+    last = raw["session_last_category"].fillna("").astype(str).tolist() if "session_last_category" in raw else [""] * n
+    hour = col("hour_of_day", 12.0)
+    device = raw["device"].fillna("").astype(str).to_numpy() if "device" in raw else np.full(n, "")
+    columns = [
+        np.log1p(col("user_events_7d").clip(min=0)),
+        np.log1p(col("user_clicks_30d").clip(min=0)),
+        np.log1p(col("user_purchases_30d").clip(min=0)),
+        col("user_ctr_30d").clip(0, 1),
+        col("item_popularity"),
+        col("item_ctr").clip(0, 1),
+        col("item_conversion").clip(0, 1),
+        col("item_trending"),
+        np.log1p(price),
+        np.log1p(age_days),
+        col("item_sponsored").astype(bool).astype(np.float64),
+        np.array([_share(t, s, c) for t, s, c in zip(top, shares, categories, strict=True)]),
+        price_fit,
+        np.array([1.0 if c and c == lc else 0.0 for c, lc in zip(categories, last, strict=True)]),
+        np.array([_session_share(s, c) for s, c in zip(sess, categories, strict=True)]),
+        np.log1p(col("session_clicks").clip(min=0)),
+        col("retrieval_score"),
+        np.sin(2 * np.pi * hour / 24.0),
+        np.cos(2 * np.pi * hour / 24.0),
+        *((device == d).astype(np.float64) for d in DEVICES),
+    ]
+    matrix = np.column_stack(columns).astype(np.float32) if n else np.zeros((0, len(RANKER_INPUTS)), np.float32)
+    return np.nan_to_num(matrix, nan=0.0, posinf=0.0, neginf=0.0)

@@ -1,0 +1,82 @@
+"""Where the platform keeps its state and which data it learns from: one typed place.
+
+Everything is read from environment variables with defaults, so the embedded profile needs no
+configuration and the production profile is configuration only (see ``config/profiles/``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+WorldSize = Literal["tiny", "demo", "large"]
+SourceKind = Literal["demo", "movielens", "interactions"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SourceConfig(BaseModel):
+    """The data the loop learns from: the generated demo world or a real dataset on disk."""
+
+    kind: SourceKind = "demo"
+    size: WorldSize = "demo"
+    seed: int = 7
+    path: Path | None = None
+    # Generic interaction files: "user=uid,item=iid,timestamp=ts,event_type=kind,rating=stars"
+    columns: str | None = None
+    separator: str | None = None
+
+
+class PlatformPaths(BaseModel):
+    """Every file the embedded profile writes lives under one home directory."""
+
+    home: Path
+
+    @property
+    def world(self) -> Path:
+        return self.home / "world"
+
+    @property
+    def features(self) -> Path:
+        return self.home / "features"
+
+    @property
+    def feast(self) -> Path:
+        return self.home / "feast"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def event_log(self) -> Path:
+        return self.home / "event_log"
+
+    @property
+    def bentoml_home(self) -> Path:
+        return self.home / "bentoml"
+
+
+class PlatformSettings(BaseModel):
+    paths: PlatformPaths
+    source: SourceConfig = Field(default_factory=SourceConfig)
+    feast_repo: Path = REPO_ROOT / "feature_repo"
+    surfaces_file: Path = REPO_ROOT / "config" / "surfaces.yaml"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> PlatformSettings:
+    """Settings from ``RECO_*`` environment variables (defaults give the embedded demo)."""
+    env = os.environ if environ is None else environ
+    home = Path(env.get("RECO_HOME", REPO_ROOT / "data")).resolve()
+    source = SourceConfig(
+        kind=env.get("RECO_SOURCE", "demo"),  # type: ignore[arg-type]
+        size=env.get("RECO_WORLD_SIZE", "demo"),  # type: ignore[arg-type]
+        seed=int(env.get("RECO_SEED", "7")),
+        path=Path(env["RECO_SOURCE_PATH"]).resolve() if env.get("RECO_SOURCE_PATH") else None,
+        columns=env.get("RECO_SOURCE_COLUMNS") or None,
+        separator=env.get("RECO_SOURCE_SEPARATOR") or None,
+    )
+    return PlatformSettings(paths=PlatformPaths(home=home), source=source)
