@@ -142,7 +142,11 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
     top = raw["user_top_categories"].tolist() if "user_top_categories" in raw else [None] * n
     shares = raw["user_top_category_shares"].tolist() if "user_top_category_shares" in raw else [None] * n
     sess = raw["session_categories"].tolist() if "session_categories" in raw else [None] * n
-    last = raw["session_last_category"].fillna("").astype(str).tolist() if "session_last_category" in raw else [""] * n
+    last = (
+        raw["session_last_category"].fillna("").astype(str).tolist()
+        if "session_last_category" in raw
+        else [""] * n
+    )
     hour = col("hour_of_day", 12.0)
     device = raw["device"].fillna("").astype(str).to_numpy() if "device" in raw else np.full(n, "")
     columns = [
@@ -167,5 +171,7 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
         np.cos(2 * np.pi * hour / 24.0),
         *((device == d).astype(np.float64) for d in DEVICES),
     ]
-    matrix = np.column_stack(columns).astype(np.float32) if n else np.zeros((0, len(RANKER_INPUTS)), np.float32)
+    matrix = (
+        np.column_stack(columns).astype(np.float32) if n else np.zeros((0, len(RANKER_INPUTS)), np.float32)
+    )
     return np.nan_to_num(matrix, nan=0.0, posinf=0.0, neginf=0.0)

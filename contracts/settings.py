@@ -40,6 +40,10 @@ class PlatformPaths(BaseModel):
         return self.home / "world"
 
     @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
     def features(self) -> Path:
         return self.home / "features"
 

@@ -1,0 +1,83 @@
+"""Online feature reads through Feast: user, session and item features for one request.
+
+Item features of recently requested items are cached in-process (5-minute TTL) because every
+request reads ~1,000 of them; session features are never cached, so a click shows up at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from feast import FeatureStore
+from feast.data_source import PushMode
+
+from contracts.features import (
+    ITEM_STATS_FEATURES,
+    ITEM_STATS_VIEW,
+    SESSION_DEFAULTS,
+    SESSION_FEATURES,
+    SESSION_PUSH_SOURCE,
+    USER_DEFAULTS,
+    USER_PROFILE_FEATURES,
+    USER_PROFILE_VIEW,
+    USER_SESSION_VIEW,
+    USER_STATS_FEATURES,
+    USER_STATS_VIEW,
+)
+
+ITEM_CACHE_TTL_S = 300.0
+USER_REFS = (
+    [f"{USER_STATS_VIEW}:{f}" for f in USER_STATS_FEATURES]
+    + [f"{USER_PROFILE_VIEW}:{f}" for f in USER_PROFILE_FEATURES]
+    + [f"{USER_SESSION_VIEW}:{f}" for f in SESSION_FEATURES]
+)
+ITEM_REFS = [f"{ITEM_STATS_VIEW}:{f}" for f in ITEM_STATS_FEATURES]
+
+
+def _with_defaults(row: dict[str, Any], defaults: dict[str, object]) -> dict[str, Any]:
+    return {k: (defaults[k] if k in defaults and row.get(k) is None else v) for k, v in row.items()}
+
+
+class OnlineFeatures:
+    def __init__(self, store: FeatureStore, item_ttl_s: float = ITEM_CACHE_TTL_S) -> None:
+        self.store = store
+        self.item_ttl_s = item_ttl_s
+        self._items: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def user(self, user_id: str) -> dict[str, Any]:
+        """Batch, profile and session features; defaults only where the user has no value yet."""
+        raw = self.store.get_online_features(features=USER_REFS, entity_rows=[{"user_id": user_id}]).to_dict()
+        row = {k: v[0] for k, v in raw.items() if k != "user_id"}
+        return _with_defaults(row, {**USER_DEFAULTS, **SESSION_DEFAULTS})
+
+    def session(self, user_id: str) -> dict[str, Any]:
+        refs = [f"{USER_SESSION_VIEW}:{f}" for f in SESSION_FEATURES]
+        raw = self.store.get_online_features(features=refs, entity_rows=[{"user_id": user_id}]).to_dict()
+        return _with_defaults({k: v[0] for k, v in raw.items() if k != "user_id"}, SESSION_DEFAULTS)
+
+    def items(self, item_ids: Sequence[str]) -> pd.DataFrame:
+        """Item features in the order of ``item_ids``: one batched read for the cache misses."""
+        now = time.monotonic()
+        missing = [i for i in dict.fromkeys(item_ids) if (hit := self._items.get(i)) is None or hit[0] < now]
+        if missing:
+            raw = self.store.get_online_features(
+                features=ITEM_REFS, entity_rows=[{"item_id": i} for i in missing]
+            ).to_dict()
+            names = [k for k in raw if k != "item_id"]
+            for pos, item in enumerate(missing):
+                self._items[item] = (now + self.item_ttl_s, {n: raw[n][pos] for n in names})
+        return pd.DataFrame(
+            [self._items[i][1] for i in item_ids], index=pd.Index(list(item_ids), name="item_id")
+        )
+
+    def invalidate_items(self, item_ids: Sequence[str]) -> None:
+        for item in item_ids:
+            self._items.pop(item, None)
+
+    def push_session(self, user_id: str, state: dict[str, Any], at: datetime | None = None) -> None:
+        row = {"user_id": user_id, "event_timestamp": at or datetime.now(UTC), **state}
+        self.store.push(SESSION_PUSH_SOURCE, pd.DataFrame([row]), to=PushMode.ONLINE)

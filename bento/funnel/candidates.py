@@ -1,0 +1,61 @@
+"""Merging retrieval sources into one deduplicated candidate list (pure; no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+# When a candidate comes from several sources, the reason shown names the most personal one.
+SOURCE_PRIORITY: tuple[str, ...] = (
+    "collaborative",
+    "session",
+    "content",
+    "trending",
+    "popular",
+    "new_arrival",
+)
+
+
+def merge_sources(sources: Mapping[str, Sequence[str]], excluded: Iterable[str] = ()) -> pd.DataFrame:
+    """Union of the sources' item lists, deduplicated, minus ``excluded``.
+
+    Returns one row per item with ``source`` (highest-priority source that proposed it) and
+    ``source_rank`` (its rank in that source), in source-priority then rank order.
+    """
+    blocked = set(excluded)
+    seen: dict[str, tuple[int, str, int]] = {}
+    order = {name: i for i, name in enumerate(SOURCE_PRIORITY)}
+    for name, items in sources.items():
+        priority = order.get(name, len(order))
+        for rank, item in enumerate(items):
+            if item in blocked:
+                continue
+            best = seen.get(item)
+            if best is None or (priority, rank) < (best[0], best[2]):
+                seen[item] = (priority, name, rank)
+    if not seen:
+        return pd.DataFrame(
+            {
+                "item_id": pd.Series(dtype=str),
+                "source": pd.Series(dtype=str),
+                "source_rank": pd.Series(dtype=int),
+            }
+        )
+    rows = sorted(seen.items(), key=lambda kv: (kv[1][0], kv[1][2]))
+    return pd.DataFrame(
+        {
+            "item_id": [item for item, _ in rows],
+            "source": [meta[1] for _, meta in rows],
+            "source_rank": np.array([meta[2] for _, meta in rows], dtype=int),
+        }
+    )
+
+
+def affinity(query: np.ndarray | None, item_vectors: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Dot product of the query with each candidate's embedding; 0 where either is unknown."""
+    scores = np.zeros(len(known), dtype=np.float32)
+    if query is not None and known.any():
+        scores[known] = item_vectors[known] @ query
+    return scores

@@ -1,0 +1,208 @@
+"""One recommendation request through the funnel, with the fallback stack around it.
+
+I/O comes in as collaborators (bundle, online features, a scoring function), so the same code runs
+inside the BentoML service and in tests against a real tiny world.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from bento.bundle import ServingBundle
+from bento.features import OnlineFeatures
+from bento.funnel.candidates import affinity, merge_sources
+from bento.funnel.fallback import L0_FULL_RANKING, fallback_items
+from bento.funnel.rerank import REASONS, diversify
+from bento.surfaces import ServingConfig
+from contracts.api import (
+    RecommendedItem,
+    RecommendRequest,
+    RecommendResponse,
+    RelatedRequest,
+    ResponseMetadata,
+)
+from contracts.features import ranker_inputs
+
+log = logging.getLogger(__name__)
+ScoreFn = Callable[[np.ndarray, str], np.ndarray]
+L1_RETRIEVAL_ORDER = 1
+SESSION_QUERY_WEIGHT = 0.5
+
+
+@dataclass
+class FunnelResult:
+    page: pd.DataFrame
+    retrieved: int
+    scored: int
+    level: int
+    reason: str | None
+
+
+class Funnel:
+    def __init__(
+        self, bundle: ServingBundle, features: OnlineFeatures, score: ScoreFn, config: ServingConfig
+    ):
+        self.bundle, self.features, self.score, self.config = bundle, features, score, config
+
+    def recommend(self, request: RecommendRequest) -> RecommendResponse:
+        started = time.perf_counter()
+        try:
+            result = self._personalised(request)
+        except Exception as error:  # any stage failing: the fallback stack answers, never empty
+            log.exception("funnel failed for user %s; answering from fallback lists", request.user_id)
+            result = self._fallback(
+                request.user_id, None, request.page_size, f"{type(error).__name__}: {error}"
+            )
+        return self._response(result, started)
+
+    def related(self, request: RelatedRequest) -> RecommendResponse:
+        started = time.perf_counter()
+        anchor = request.item_id
+        vectors, known = self.bundle.item_vectors([anchor])
+        excluded = {anchor} | self.bundle.unavailable()
+        try:
+            ids, _ = (
+                self.bundle.index.search(vectors[:1], self.config.related_neighbours)
+                if known[0]
+                else ([[]], None)
+            )
+            sources = {"related": ids[0], "popular": self.bundle.lists.get("popular", [])[:50]}
+            cands = merge_sources(sources, excluded)
+            cands["retrieval_score"] = affinity(
+                vectors[0] if known[0] else None, *self.bundle.item_vectors(cands["item_id"].tolist())
+            )
+            cands["score"] = cands["retrieval_score"]
+            cands = self._with_catalogue(cands)
+            rules = self.config.surface("related_items").rules.to_rules()
+            page = diversify(cands, rules, request.page_size)
+            result = FunnelResult(page, len(cands), 0, L1_RETRIEVAL_ORDER, None)
+        except Exception as error:
+            log.exception("related failed for %s", anchor)
+            result = self._fallback(request.user_id or "", None, request.page_size, str(error), excluded)
+        return self._response(result, started)
+
+    def _personalised(self, request: RecommendRequest) -> FunnelResult:
+        surface = self.config.surface(request.surface)
+        user = self.features.user(request.user_id)
+        session_items = list(user.get("session_item_ids") or [])
+        excluded = (
+            set(session_items) | self.bundle.history.get(request.user_id, set()) | self.bundle.unavailable()
+        )
+        query = self._query(request.user_id, session_items)
+        counts = surface.candidates
+        sources: dict[str, list[str]] = {}
+        if query is not None and counts.collaborative:
+            sources["collaborative"] = self.bundle.index.search(query[None, :], counts.collaborative)[0][0]
+        if session_items and counts.session:
+            last, known = self.bundle.item_vectors(session_items[-1:])
+            if known[0]:
+                sources["session"] = self.bundle.index.search(last, counts.session)[0][0]
+        for name, count in (("trending", counts.trending), ("popular", counts.popular)):
+            sources[name] = self.bundle.lists.get(name, [])[:count]
+        sources["new_arrival"] = self.bundle.lists.get("new_arrivals", [])[: counts.new_arrivals]
+        cands = merge_sources(sources, excluded).head(surface.max_candidates)
+        if cands.empty:
+            return self._fallback(
+                request.user_id, user.get("segment"), request.page_size, "no candidates", excluded
+            )
+        cands["retrieval_score"] = affinity(query, *self.bundle.item_vectors(cands["item_id"].tolist()))
+        cands = self._with_catalogue(cands)
+        level, reason = L0_FULL_RANKING, None
+        try:
+            cands["score"] = self._ranker_scores(cands, user, request)
+        except Exception as error:  # L1: ranker down or returned garbage; keep retrieval order
+            log.exception("ranker failed; ordering by retrieval score")
+            cands["score"] = cands["retrieval_score"]
+            level, reason = L1_RETRIEVAL_ORDER, f"ranker: {type(error).__name__}: {error}"
+        page = diversify(cands, surface.rules.to_rules(), request.page_size)
+        return FunnelResult(page, len(cands), len(cands) if level == L0_FULL_RANKING else 0, level, reason)
+
+    def _query(self, user_id: str, session_items: list[str]) -> np.ndarray | None:
+        """User embedding, pulled towards the items of the live session (intent shift)."""
+        base = self.bundle.user_vector(user_id)
+        vectors, known = self.bundle.item_vectors(session_items)
+        if not known.any():
+            return base
+        session = vectors[known].mean(axis=0)
+        query = (
+            session if base is None else (1 - SESSION_QUERY_WEIGHT) * base + SESSION_QUERY_WEIGHT * session
+        )
+        return (query / max(float(np.linalg.norm(query)), 1e-9)).astype(np.float32)
+
+    def _ranker_scores(self, cands: pd.DataFrame, user: dict, request: RecommendRequest) -> np.ndarray:
+        raw = self.features.items(cands["item_id"].tolist()).reset_index(drop=True)
+        for name, value in user.items():
+            raw[name] = [value] * len(raw)
+        raw["retrieval_score"] = cands["retrieval_score"].to_numpy()
+        now = datetime.now(UTC)
+        raw["now_ts"] = now.timestamp()
+        raw["hour_of_day"] = (
+            request.context.hour_of_day if request.context.hour_of_day is not None else now.hour
+        )
+        raw["device"] = request.context.device or user.get("device") or ""
+        scores = np.asarray(self.score(ranker_inputs(raw), request.surface), dtype=np.float32)
+        if (
+            scores.shape != (len(cands),)
+            or not np.isfinite(scores).all()
+            or (scores < 0).any()
+            or (scores > 1).any()
+        ):
+            raise ValueError(f"ranker returned {scores.shape} scores outside [0, 1] or non-finite")
+        return scores
+
+    def _with_catalogue(self, cands: pd.DataFrame) -> pd.DataFrame:
+        meta = self.bundle.catalogue.reindex(cands["item_id"])
+        cands = cands.reset_index(drop=True)
+        cands["category"] = meta["category"].fillna("unknown").to_numpy()
+        cands["sponsored"] = meta["sponsored"].fillna(False).astype(bool).to_numpy()
+        return cands
+
+    def _fallback(
+        self, user_id: str, segment: str | None, page_size: int, reason: str, excluded: set[str] | None = None
+    ) -> FunnelResult:
+        blocked = (
+            excluded
+            if excluded is not None
+            else self.bundle.history.get(user_id, set()) | self.bundle.unavailable()
+        )
+        answer = fallback_items(self.bundle.lists, self.bundle.segment_lists, segment, blocked, page_size)
+        page = self._with_catalogue(pd.DataFrame({"item_id": answer.items}))
+        page["score"] = 0.0
+        page["source"] = "popular"
+        page["reason"] = REASONS["popular"]
+        page["position"] = range(1, len(page) + 1)
+        return FunnelResult(page, len(page), 0, answer.level, reason)
+
+    def _response(self, result: FunnelResult, started: float) -> RecommendResponse:
+        items = [
+            RecommendedItem(
+                item_id=row.item_id,
+                score=float(row.score),
+                reason=row.reason,
+                position=int(row.position),
+                is_sponsored=bool(row.sponsored),
+                category=row.category,
+                source=row.source,
+            )
+            for row in result.page.itertuples(index=False)
+        ]
+        return RecommendResponse(
+            items=items,
+            metadata=ResponseMetadata(
+                request_id=f"req_{uuid.uuid4().hex[:16]}",
+                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                model_version=self.bundle.model_version,
+                candidates_retrieved=result.retrieved,
+                candidates_scored=result.scored,
+                fallback_level=result.level,
+                fallback_reason=result.reason,
+            ),
+        )

@@ -1,0 +1,57 @@
+"""Surface configuration: how many candidates each source gives and which rules re-rank them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field
+
+from bento.funnel.rerank import RerankRules
+
+
+class SourceCounts(BaseModel):
+    collaborative: int = Field(400, ge=0)
+    session: int = Field(150, ge=0)
+    trending: int = Field(150, ge=0)
+    popular: int = Field(200, ge=0)
+    new_arrivals: int = Field(50, ge=0)
+
+
+class RulesConfig(BaseModel):
+    max_per_category: int = Field(3, ge=1)
+    category_window: int = Field(10, ge=1)
+    max_sponsored: int = Field(1, ge=0)
+
+    def to_rules(self) -> RerankRules:
+        return RerankRules(**self.model_dump())
+
+
+class SurfaceConfig(BaseModel):
+    candidates: SourceCounts = Field(default_factory=SourceCounts)
+    max_candidates: int = Field(1000, ge=1)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+
+
+class ServingConfig(BaseModel):
+    surfaces: dict[str, SurfaceConfig]
+    related_neighbours: int = 300
+
+    def surface(self, name: str) -> SurfaceConfig:
+        return self.surfaces.get(name) or self.surfaces["home_feed"]
+
+
+def load_serving_config(path: Path) -> ServingConfig:
+    """Each surface is the defaults overlaid with its own keys (one level deep)."""
+    raw = yaml.safe_load(path.read_text()) or {}
+    defaults = raw.get("defaults", {})
+    surfaces = {}
+    for name, override in (raw.get("surfaces") or {}).items():
+        merged = {
+            k: ({**v, **(override or {}).get(k, {})} if isinstance(v, dict) else (override or {}).get(k, v))
+            for k, v in defaults.items()
+        }
+        surfaces[name] = SurfaceConfig.model_validate(merged)
+    return ServingConfig(
+        surfaces=surfaces, related_neighbours=(raw.get("related") or {}).get("neighbours", 300)
+    )

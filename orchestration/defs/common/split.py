@@ -1,0 +1,36 @@
+"""The time split every stage shares: features and models before ``cut``, labels after it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from orchestration.defs.common.config import SPLIT, SplitConfig
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    start: pd.Timestamp
+    cut: pd.Timestamp
+    end: pd.Timestamp
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({k: str(v) for k, v in vars(self).items()}))
+
+    @classmethod
+    def load(cls, path: Path) -> TimeSplit:
+        raw = json.loads(path.read_text())
+        return cls(**{k: pd.Timestamp(v) for k, v in raw.items()})
+
+
+def time_split(timestamps: pd.Series, config: SplitConfig = SPLIT) -> TimeSplit:
+    """``end`` is just after the last event so snapshots at ``end`` see every event."""
+    start, last = timestamps.min(), timestamps.max()
+    end = last + pd.Timedelta(microseconds=1)
+    window = (end - start) * config.label_window_fraction
+    window = min(max(window, pd.Timedelta(config.min_label_window)), pd.Timedelta(config.max_label_window))
+    return TimeSplit(start=start, cut=end - window, end=end)

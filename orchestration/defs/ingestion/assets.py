@@ -1,0 +1,112 @@
+"""Ingestion: the source world (demo or a real dataset), the archived event log, curated tables."""
+
+
+from datetime import UTC
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from contracts.sources import materialize_source
+
+from bento.ingestion.event_log import read_events as read_event_log
+from contracts.schemas import EVENTS_SCHEMA, ITEMS_SCHEMA, NO_POSITION, UNKNOWN, USERS_SCHEMA
+from contracts.world.io import read_items, read_users, read_world
+from orchestration.defs.common.freshness import DAILY_LOOP
+from orchestration.defs.common.resources import PlatformResource
+
+GROUP = "ingestion"
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, description="Users, catalogue and historical events.")
+def source_world(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    settings = platform.settings
+    summary = materialize_source(settings.source, settings.paths.world, progress=False)
+    context.log.info(f"world ready: {summary}")
+    meta = summary.model_dump(mode="json") if hasattr(summary, "model_dump") else vars(summary)
+    return dg.MaterializeResult(metadata={k: _meta(v) for k, v in meta.items()})
+
+
+def _meta(value: object) -> object:
+    return value if isinstance(value, int | float | str | bool) else str(value)
+
+
+def _write(frame: pd.DataFrame, schema: pa.Schema, path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(pa.Table.from_pandas(frame[schema.names], schema=schema, preserve_index=False), tmp)
+    tmp.replace(path)
+
+
+def logged_events(directory) -> pd.DataFrame:
+    """Events acknowledged by the serving API, in the world's event layout."""
+    records = list(read_event_log(directory))
+    if not records:
+        return pa.Table.from_pylist([], schema=EVENTS_SCHEMA).to_pandas()
+    frame = pd.DataFrame.from_records(records)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
+    defaults = {
+        "surface": UNKNOWN,
+        "session_id": UNKNOWN,
+        "device": UNKNOWN,
+        "position": NO_POSITION,
+        "value": 0.0,
+    }
+    for column, default in defaults.items():
+        frame[column] = frame[column].fillna(default) if column in frame else default
+    frame["position"] = frame["position"].astype("int32")
+    frame["value"] = frame["value"].astype("float64")
+    return frame[EVENTS_SCHEMA.names]
+
+
+@dg.asset(
+    group_name=GROUP,
+    key_prefix=GROUP,
+    deps=[source_world],
+    freshness_policy=DAILY_LOOP,
+    description="All behaviour events: the source history plus every event the API acknowledged, "
+    "deduplicated by event id.",
+)
+def events(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    paths = platform.settings.paths
+    history = read_world(paths.world).events
+    live = logged_events(paths.event_log)
+    merged = pd.concat([history, live], ignore_index=True) if len(live) else history
+    merged = merged.drop_duplicates("event_id", keep="first").sort_values("timestamp", kind="stable")
+    _write(merged, EVENTS_SCHEMA, paths.warehouse / "events.parquet")
+    counts = merged["event_type"].value_counts().to_dict()
+    return dg.MaterializeResult(
+        metadata={
+            "rows": len(merged),
+            "from_event_log": len(live),
+            "first_event": str(merged["timestamp"].min()),
+            "last_event": str(merged["timestamp"].max()),
+            "event_types": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
+            "materialized_at": pd.Timestamp.now(tz=UTC).isoformat(),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[source_world], freshness_policy=DAILY_LOOP)
+def catalogue(platform: PlatformResource) -> dg.MaterializeResult:
+    """The item catalogue: category, brand, price, text, creation time, stock, sponsorship."""
+    paths = platform.settings.paths
+    items = read_items(paths.world)
+    _write(items, ITEMS_SCHEMA, paths.warehouse / "items.parquet")
+    return dg.MaterializeResult(
+        metadata={
+            "rows": len(items),
+            "categories": int(items["category"].nunique()),
+            "in_stock_share": float(items["in_stock"].mean()),
+            "preview": dg.MetadataValue.json(items.head(5).astype(str).to_dict("records")),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[source_world], freshness_policy=DAILY_LOOP)
+def users(platform: PlatformResource) -> dg.MaterializeResult:
+    """User profiles: country, age bucket, device, segment."""
+    paths = platform.settings.paths
+    frame = read_users(paths.world)
+    _write(frame, USERS_SCHEMA, paths.warehouse / "users.parquet")
+    return dg.MaterializeResult(metadata={"rows": len(frame), "segments": int(frame["segment"].nunique())})

@@ -1,0 +1,106 @@
+"""Ranking: point-in-time training set from Feast, then the Lightning ranker with per-surface heads."""
+
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+from training.export import export_ranker
+from training.ranking import train_ranker
+
+from contracts.features import (
+    ITEM_STATS_FEATURES,
+    ITEM_STATS_VIEW,
+    RANKER_INPUTS,
+    USER_STATS_FEATURES,
+    USER_STATS_VIEW,
+    ranker_inputs,
+)
+from orchestration.defs.candidate_generation.assets import retrieval_model
+from orchestration.defs.common.artifacts import staging
+from orchestration.defs.common.freshness import DAILY_LOOP
+from orchestration.defs.common.resources import PlatformResource
+from orchestration.defs.common.warehouse import read_table
+from orchestration.defs.features.assets import load_split, online_features
+from orchestration.defs.ranking.labels import label_rows, session_features_before, with_session_columns
+from training.config import RankerConfig
+from training.retrieval import RetrievalArtifacts
+
+GROUP = "ranking"
+MAX_TRAINING_ROWS = 400_000
+TRAINING_SET_FILE = "training_set.parquet"
+
+
+def retrieval_scores(artifacts: RetrievalArtifacts, users: pd.Series, items: pd.Series) -> np.ndarray:
+    """Two-tower affinity of each (user, item) pair; 0 where either side has no embedding."""
+    user_pos = pd.Series(range(len(artifacts.user_ids)), index=artifacts.user_ids)
+    item_pos = pd.Series(range(len(artifacts.item_ids)), index=artifacts.item_ids)
+    u = user_pos.reindex(users.to_numpy()).to_numpy()
+    i = item_pos.reindex(items.to_numpy()).to_numpy()
+    known = ~(np.isnan(u) | np.isnan(i))
+    scores = np.zeros(len(users), dtype=np.float32)
+    ue = artifacts.user_embeddings[u[known].astype(int)]
+    ie = artifacts.item_embeddings[i[known].astype(int)]
+    scores[known] = np.einsum("ij,ij->i", ue, ie)
+    return scores
+
+
+@dg.asset(
+    group_name=GROUP, key_prefix=GROUP, deps=[online_features, retrieval_model], freshness_policy=DAILY_LOOP
+)
+def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    """Label-window rows joined to batch features as of each row's time (Feast historical retrieval)."""
+    paths = platform.settings.paths
+    split = load_split(platform)
+    events = read_table(paths, "events")
+    items = read_table(paths, "items")
+    window = events[events["timestamp"] >= split.cut]
+    rows = label_rows(window, items, MAX_TRAINING_ROWS, seed=platform.seed)
+    categories = items.set_index("item_id")["category"]
+    session = session_features_before(window, rows, categories)
+    rows = with_session_columns(rows, session)
+
+    entity_df = rows.rename(columns={"timestamp": "event_timestamp"})
+    refs = [f"{USER_STATS_VIEW}:{f}" for f in USER_STATS_FEATURES] + [
+        f"{ITEM_STATS_VIEW}:{f}" for f in ITEM_STATS_FEATURES
+    ]
+    store = platform.feature_store()
+    joined = store.get_historical_features(entity_df=entity_df, features=refs).to_df()
+    joined["retrieval_score"] = retrieval_scores(
+        RetrievalArtifacts.load(staging(paths).retrieval), joined["user_id"], joined["item_id"]
+    )
+    joined["now_ts"] = pd.to_datetime(joined["event_timestamp"], utc=True).map(pd.Timestamp.timestamp)
+    matrix = pd.DataFrame(ranker_inputs(joined), columns=list(RANKER_INPUTS))
+    frame = pd.concat(
+        [matrix, joined[["label", "surface", "user_id", "item_id"]].reset_index(drop=True)], axis=1
+    )
+    frame.to_parquet(paths.features / TRAINING_SET_FILE, index=False)
+    missing_user = float(joined["user_clicks_30d"].isna().mean())
+    context.log.info(f"training set: {len(frame)} rows, positive rate {frame['label'].mean():.3f}")
+    return dg.MaterializeResult(
+        metadata={
+            "rows": len(frame),
+            "positive_rate": float(frame["label"].mean()),
+            "rows_without_user_history": missing_user,
+            "label_window_start": str(split.cut),
+            "by_surface": dg.MetadataValue.json(frame["surface"].value_counts().to_dict()),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[training_set], freshness_policy=DAILY_LOOP)
+def ranking_model(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    """Shared-base ranker with a head per surface, exported to TorchScript with its feature manifest."""
+    paths = platform.settings.paths
+    frame = pd.read_parquet(paths.features / TRAINING_SET_FILE)
+    result = train_ranker(frame, RankerConfig(), progress=False)
+    version = f"v{pd.Timestamp.now(tz='UTC'):%Y%m%d%H%M%S}"
+    export_ranker(result.model, staging(paths).ranker, version)
+    context.log.info(f"ranker {version}: val AUC {result.val_auc:.4f} in {result.train_seconds:.1f}s")
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": version,
+            "val_auc": float(result.val_auc),
+            "train_seconds": round(result.train_seconds, 2),
+            "rows": result.n_rows,
+        }
+    )

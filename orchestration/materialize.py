@@ -1,0 +1,57 @@
+"""`python -m orchestration.materialize`: run the whole loop once, recorded in the Dagster instance.
+
+Used by `make run`. A second run reuses a fresh bundle (built from the same source within the
+freshness window) instead of rebuilding; `--force` rebuilds anyway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from orchestration.definitions import defs
+from orchestration.defs.common.config import FRESHNESS
+from orchestration.defs.common.resources import PlatformResource
+from orchestration.defs.serving.assets import current_bundle_file, source_fingerprint
+
+
+def bundle_is_fresh(platform: PlatformResource) -> bool:
+    path = current_bundle_file(platform.settings.paths)
+    if not path.exists():
+        return False
+    current = json.loads(path.read_text())
+    age = datetime.now(UTC) - datetime.fromisoformat(current["built_at"])
+    return current.get("source") == source_fingerprint(platform.settings) and age < FRESHNESS.warn_after
+
+
+def materialize_all(platform: PlatformResource, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    job = defs.resolve_job_def("full_loop")
+    return job.execute_in_process(instance=instance, resources={"platform": platform}, raise_on_error=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--force", action="store_true", help="rebuild even if the bundle is fresh")
+    args = parser.parse_args(argv)
+    platform = PlatformResource.from_env()
+    if not args.force and bundle_is_fresh(platform):
+        current = json.loads(current_bundle_file(platform.settings.paths).read_text())
+        print(
+            f"bundle {current['bento']} is fresh (built {current['built_at']}); reusing it (FORCE=1 rebuilds)"
+        )
+        return 0
+    with dg.DagsterInstance.get() as instance:
+        result = materialize_all(platform, instance)
+    if not result.success:
+        print("the loop failed; see the Dagster UI (`make ui`) for the failing step", file=sys.stderr)
+        return 1
+    print(f"materialized {len(result.get_asset_materialization_events())} assets")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Pure ranking logic: candidate merge, diversity caps, fallback choice."""
+
+import pandas as pd
+
+from bento.funnel.candidates import merge_sources
+from bento.funnel.fallback import L3_SEGMENT, L4_GLOBAL, fallback_items
+from bento.funnel.rerank import RerankRules, diversify
+
+
+def test_merge_dedups_keeps_most_personal_source_and_drops_excluded() -> None:
+    merged = merge_sources(
+        {"popular": ["a", "b", "c"], "collaborative": ["c", "d"], "trending": ["a", "x"]}, excluded={"x"}
+    )
+    assert merged["item_id"].tolist() == ["c", "d", "a", "b"]
+    assert dict(zip(merged["item_id"], merged["source"], strict=True)) == {
+        "c": "collaborative", "d": "collaborative", "a": "trending", "b": "popular"
+    }
+
+
+def test_merge_of_nothing_is_an_empty_frame() -> None:
+    assert merge_sources({"popular": []}).empty
+
+
+def scored(categories: list[str], sponsored: list[bool] | None = None) -> pd.DataFrame:
+    n = len(categories)
+    return pd.DataFrame({
+        "item_id": [f"i{k}" for k in range(n)],
+        "score": [1.0 - k / n for k in range(n)],
+        "category": categories,
+        "sponsored": sponsored or [False] * n,
+        "source": ["collaborative"] * n,
+    })
+
+
+def test_diversity_cap_limits_a_category_in_the_window() -> None:
+    page = diversify(scored(["a"] * 6 + ["b", "c", "d", "e"]), RerankRules(max_per_category=2), page_size=6)
+    assert page["category"].tolist()[:6].count("a") <= 2
+    assert page["position"].tolist() == list(range(1, 7))
+    assert page["reason"].notna().all()
+
+
+def test_cap_never_leaves_an_empty_slot() -> None:
+    page = diversify(scored(["a"] * 8), RerankRules(max_per_category=2), page_size=5)
+    assert len(page) == 5
+
+
+def test_sponsored_items_are_capped() -> None:
+    page = diversify(scored(["a", "b", "c", "d"], [True, True, False, False]), RerankRules(max_sponsored=1), 4)
+    assert int(page["sponsored"].sum()) == 1
+
+
+def test_fallback_prefers_segment_then_tops_up_from_global() -> None:
+    answer = fallback_items({"popular": ["p1", "p2", "p3"]}, {"s": ["s1"]}, "s", excluded={"p1"}, page_size=3)
+    assert answer.items == ["s1", "p2", "p3"]
+    assert answer.level == L3_SEGMENT
+
+
+def test_fallback_is_never_empty_even_when_everything_is_excluded() -> None:
+    answer = fallback_items({"popular": ["p1", "p2"]}, {}, None, excluded={"p1", "p2"}, page_size=2)
+    assert answer.items == ["p1", "p2"]
+    assert answer.level == L4_GLOBAL

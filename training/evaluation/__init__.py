@@ -1,0 +1,1 @@
+"""Offline evaluation: ranking metrics, baselines and a leakage-free temporal holdout."""

@@ -1,0 +1,1 @@
+"""Lightning modules, one sub-package per funnel stage."""

@@ -1,0 +1,5 @@
+"""Ranking models."""
+
+from training.models.ranking.ranker import RankerModel, RankerNet
+
+__all__ = ["RankerModel", "RankerNet"]

@@ -1,0 +1,122 @@
+"""Multi-surface ranker: one shared MLP base, one head per surface.
+
+Surfaces share most of what makes an item relevant but differ in what a click means (a
+notification tap is not a feed click), so each gets its own head over the shared representation.
+``RankerNet`` is the plain, TorchScript-able network that serving loads; ``RankerModel`` wraps it
+with the training loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from contracts.features import RANKER_INPUTS
+from contracts.schemas import SURFACES
+from training.evaluation.metrics import roc_auc
+
+
+class RankerNet(nn.Module):
+    """Standardise -> shared MLP -> per-surface logit; ``forward`` returns probabilities."""
+
+    def __init__(
+        self, n_inputs: int, n_surfaces: int, hidden_dims: Sequence[int], head_dim: int, dropout: float
+    ) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_inputs))
+        self.register_buffer("std", torch.ones(n_inputs))
+        layers: list[nn.Module] = []
+        width = n_inputs
+        for hidden in hidden_dims:
+            layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout)]
+            width = hidden
+        self.base = nn.Sequential(*layers)
+        self.heads = nn.ModuleList(
+            nn.Sequential(nn.Linear(width, head_dim), nn.ReLU(), nn.Linear(head_dim, 1))
+            for _ in range(n_surfaces)
+        )
+
+    def set_standardization(self, mean: Tensor, std: Tensor) -> None:
+        """Constant inputs (std ~ 0) are only centred, never divided by ~0."""
+        self.mean.copy_(mean)
+        self.std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
+
+    def logits(self, x: Tensor, surface: Tensor) -> Tensor:
+        hidden = self.base((x - self.mean) / self.std)
+        per_head: list[Tensor] = []
+        for head in self.heads:
+            per_head.append(head(hidden))
+        stacked = torch.cat(per_head, dim=1)
+        return stacked.gather(1, surface.view(-1, 1)).squeeze(1)
+
+    def forward(self, x: Tensor, surface: Tensor) -> Tensor:
+        """x: float [n, len(RANKER_INPUTS)], surface: long [n] index into SURFACES -> P(click) [n]."""
+        return torch.sigmoid(self.logits(x, surface))
+
+
+class RankerModel(pl.LightningModule):
+    """Trains ``RankerNet`` with BCE-with-logits; logs ``{stage}_loss`` and ``val_auc``."""
+
+    def __init__(
+        self,
+        n_inputs: int = len(RANKER_INPUTS),
+        surfaces: Sequence[str] = SURFACES,
+        hidden_dims: Sequence[int] = (128, 64),
+        head_dim: int = 32,
+        dropout: float = 0.1,
+        lr: float = 2e-3,
+        weight_decay: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = RankerNet(n_inputs, len(surfaces), list(hidden_dims), head_dim, dropout)
+        self._val_scores: list[Tensor] = []
+        self._val_labels: list[Tensor] = []
+        self._val_surfaces: list[Tensor] = []
+
+    def forward(self, x: Tensor, surface: Tensor) -> Tensor:
+        return self.net(x, surface)
+
+    def _common_step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, Tensor]:
+        logits = self.net.logits(batch["x"], batch["surface"])
+        loss = F.binary_cross_entropy_with_logits(logits, batch["y"])
+        self.log(f"{stage}_loss", loss, prog_bar=True, batch_size=len(logits))
+        return loss, logits
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        return self._common_step(batch, "train")[0]
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        loss, logits = self._common_step(batch, "val")
+        self._val_scores.append(logits.detach().float().cpu())
+        self._val_labels.append(batch["y"].detach().cpu())
+        self._val_surfaces.append(batch["surface"].detach().cpu())
+        return loss
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._val_scores:
+            return
+        scores = torch.cat(self._val_scores).numpy()
+        labels = torch.cat(self._val_labels).numpy()
+        surfaces = torch.cat(self._val_surfaces).numpy()
+        self._val_scores.clear()
+        self._val_labels.clear()
+        self._val_surfaces.clear()
+        auc = roc_auc(labels, scores)
+        if np.isfinite(auc):
+            self.log("val_auc", auc, prog_bar=True)
+        for index, name in enumerate(self.hparams["surfaces"]):
+            mask = surfaces == index
+            surface_auc = roc_auc(labels[mask], scores[mask])
+            if np.isfinite(surface_auc):
+                self.log(f"val_auc_{name}", surface_auc)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(
+            self.parameters(), lr=self.hparams["lr"], weight_decay=self.hparams["weight_decay"]
+        )

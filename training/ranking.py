@@ -1,0 +1,87 @@
+"""Train the multi-surface ranker on labelled candidate rows (called by the ranking assets)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pytorch_lightning as pl
+import torch
+
+from contracts.features import RANKER_INPUTS
+from contracts.schemas import SURFACES
+from training.config import RankerConfig
+from training.data.ranking import RankingDataModule
+from training.evaluation.metrics import roc_auc
+from training.models.ranking.ranker import RankerModel
+from training.trainer import make_trainer
+
+SCORE_BATCH = 65_536
+
+
+@dataclass
+class RankerArtifacts:
+    """The trained ranker and how it did on the held-out rows."""
+
+    model: RankerModel
+    val_auc: float
+    train_seconds: float
+    n_rows: int
+    epochs: int = 0
+    steps: int = 0
+    surface_auc: dict[str, float] = field(default_factory=dict)
+
+
+def predict(model: RankerModel, x: torch.Tensor, surface: torch.Tensor) -> np.ndarray:
+    """Eval-mode probabilities for many rows, chunked to bound memory."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(x), SCORE_BATCH):
+            stop = start + SCORE_BATCH
+            out.append(model(x[start:stop].to(device), surface[start:stop].to(device)).float().cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
+
+
+def train_ranker(
+    frame: pd.DataFrame, config: RankerConfig | None = None, progress: bool = True
+) -> RankerArtifacts:
+    """Fit the ranker on ``RANKER_INPUTS`` + ``label`` + ``surface`` rows; AUC on a seeded holdout."""
+    config = config or RankerConfig()
+    started = time.perf_counter()
+    pl.seed_everything(config.seed, workers=True, verbose=False)
+    datamodule = RankingDataModule(frame, config)
+    datamodule.setup("fit")
+    model = RankerModel(
+        n_inputs=len(RANKER_INPUTS), surfaces=SURFACES, hidden_dims=config.hidden_dims,
+        head_dim=config.head_dim, dropout=config.dropout, lr=config.lr, weight_decay=config.weight_decay,
+    )
+    model.net.set_standardization(*datamodule.input_stats())
+    with tempfile.TemporaryDirectory(prefix="ranker_") as tmp:
+        trainer = make_trainer(
+            max_epochs=config.max_epochs, max_steps=config.max_steps, progress=progress, root_dir=tmp
+        )
+        trainer.fit(model, datamodule=datamodule)
+    model.cpu().eval()
+    # Score the holdout once more with the final weights: the last logged val_auc may predate
+    # the final steps when max_steps stops training mid-epoch.
+    assert datamodule.val_set is not None
+    val = datamodule.val_set.columns
+    scores = predict(model, val["x"], val["surface"])
+    labels, surfaces = val["y"].numpy(), val["surface"].numpy()
+    surface_auc = {
+        name: roc_auc(labels[surfaces == i], scores[surfaces == i]) for i, name in enumerate(SURFACES)
+    }
+    return RankerArtifacts(
+        model=model,
+        val_auc=roc_auc(labels, scores),
+        train_seconds=time.perf_counter() - started,
+        n_rows=datamodule.n_rows,
+        epochs=int(trainer.current_epoch),
+        steps=int(trainer.global_step),
+        surface_auc=surface_auc,
+    )
