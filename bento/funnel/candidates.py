@@ -9,6 +9,7 @@ import pandas as pd
 
 # When a candidate comes from several sources, the reason shown names the most personal one.
 SOURCE_PRIORITY: tuple[str, ...] = (
+    "related",
     "collaborative",
     "session",
     "content",

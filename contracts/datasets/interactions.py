@@ -29,14 +29,8 @@ import numpy as np
 import pandas as pd
 
 from contracts.datasets.errors import DatasetError
-from contracts.datasets.tables import (
-    LINE,
-    WHITESPACE,
-    fail_first,
-    interaction_events,
-    read_delimited,
-    world_tables,
-)
+from contracts.datasets.reading import LINE, WHITESPACE, fail_first, read_delimited
+from contracts.datasets.tables import as_strings, interaction_events, world_tables
 from contracts.schemas import EVENT_TYPES
 from contracts.world.generator import default_end_time
 from contracts.world.io import WorldTables
@@ -83,7 +77,10 @@ def load_interactions(
     timestamp = _timestamps(path, raw, mapping.get("timestamp"), unit, end_time)
     event_type = _event_types(path, raw, mapping.get("event_type"), unit)
     value = _ratings(path, raw, mapping["rating"], unit) if "rating" in mapping else np.nan
-    return world_tables(interaction_events(user, item, timestamp, event_type, value))
+    if not isinstance(event_type, str):
+        event_type = as_strings(event_type)
+    events = interaction_events(as_strings(user), as_strings(item), timestamp, event_type, np.asarray(value))
+    return world_tables(events)
 
 
 def _headerless(suffix: str) -> bool:

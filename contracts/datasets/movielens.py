@@ -15,17 +15,16 @@ import numpy as np
 import pandas as pd
 
 from contracts.datasets.errors import DatasetError
-from contracts.datasets.tables import (
-    age_buckets,
+from contracts.datasets.reading import (
     check_header,
     fail_first,
-    interaction_events,
     parse_integers,
     parse_numbers,
     read_delimited,
+    read_numeric,
     unix_seconds,
-    world_tables,
 )
+from contracts.datasets.tables import age_buckets, interaction_events, numbered_ids, world_tables
 from contracts.schemas import UNKNOWN
 from contracts.world.io import WorldTables
 
@@ -35,6 +34,7 @@ ML_100K_GENRES = (
 )  # fmt: skip
 RATING_RANGE = (0.5, 5.0)
 NO_GENRES = "(no genres listed)"
+RATING_DTYPES = {"user": "int64", "item": "int64", "rating": "float64", "timestamp": "int64"}
 LATIN_1 = "latin-1"  # the 100K and 1M files predate UTF-8 in MovieLens
 
 
@@ -56,19 +56,39 @@ def load_movielens(path: Path | str) -> WorldTables:
     )
 
 
-def _ratings(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
-    user = parse_integers(path, frame, "user", "user id")
-    item = parse_integers(path, frame, "item", "item id")
-    rating = parse_numbers(path, frame, "rating", "rating")
+def _clean(frame: pd.DataFrame) -> bool:
     low, high = RATING_RANGE
-    out = (rating < low) | (rating > high)
-    fail_first(
-        path, frame, out, lambda r: f"rating {frame['rating'].iloc[r]!r} out of range {low:g}..{high:g}"
-    )
-    timestamp = unix_seconds(path, frame, "timestamp")
+    return bool(frame["rating"].between(low, high).all() and (frame["timestamp"] >= 0).all())
+
+
+def _ratings(path: Path, sep: str, header: bool = False) -> pd.DataFrame:
+    """Ratings as click events: the fast numeric read, or a line-by-line check that names the bad line."""
+    frame = read_numeric(path, sep, RATING_DTYPES, header=header)
+    if frame is None or not _clean(frame):
+        raw = read_delimited(path, sep, list(RATING_DTYPES), header=header)
+        rating = parse_numbers(path, raw, "rating", "rating")
+        low, high = RATING_RANGE
+        out = (rating < low) | (rating > high)
+        fail_first(
+            path, raw, out, lambda r: f"rating {raw['rating'].iloc[r]!r} out of range {low:g}..{high:g}"
+        )
+        frame = pd.DataFrame(
+            {
+                "user": parse_integers(path, raw, "user", "user id"),
+                "item": parse_integers(path, raw, "item", "item id"),
+                "rating": rating,
+                "timestamp": unix_seconds(path, raw, "timestamp"),
+            }
+        )
     if frame.empty:
         raise DatasetError(path, None, "no ratings")
-    return interaction_events("u" + user.astype(str), "i" + item.astype(str), timestamp, "click", rating)
+    return interaction_events(
+        numbered_ids("u", frame["user"]),
+        numbered_ids("i", frame["item"]),
+        pd.to_datetime(frame["timestamp"], unit="s", utc=True),
+        "click",
+        frame["rating"].to_numpy(),
+    )
 
 
 def _ids(path: Path, frame: pd.DataFrame, column: str, prefix: str) -> pd.Series:
@@ -96,8 +116,7 @@ def _users(path: Path, frame: pd.DataFrame, age_column: str) -> pd.DataFrame:
 
 
 def _ml_100k(folder: Path) -> WorldTables:
-    fields = ["user", "item", "rating", "timestamp"]
-    events = _ratings(folder / "u.data", read_delimited(folder / "u.data", "\t", fields))
+    events = _ratings(folder / "u.data", "\t")
     items = users = None
     if (path := folder / "u.item").is_file():
         raw = read_delimited(
@@ -139,8 +158,7 @@ def _movies(path: Path, raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ml_1m(folder: Path) -> WorldTables:
-    fields = ["user", "item", "rating", "timestamp"]
-    events = _ratings(folder / "ratings.dat", read_delimited(folder / "ratings.dat", "::", fields))
+    events = _ratings(folder / "ratings.dat", "::")
     items = users = None
     if (path := folder / "movies.dat").is_file():
         items = _movies(path, read_delimited(path, "::", ["item", "title", "genres"], encoding=LATIN_1))
@@ -153,7 +171,7 @@ def _ml_1m(folder: Path) -> WorldTables:
 def _ml_latest(folder: Path) -> WorldTables:
     path = folder / "ratings.csv"
     check_header(path, ("userId", "movieId", "rating", "timestamp"))
-    events = _ratings(path, read_delimited(path, ",", ["user", "item", "rating", "timestamp"], header=True))
+    events = _ratings(path, ",", header=True)
     items = None
     if (path := folder / "movies.csv").is_file():
         check_header(path, ("movieId", "title", "genres"))

@@ -1,162 +1,32 @@
-"""Shared parts of the dataset adapters: validated reads that know each row's line, and world tables
-built from a plain list of interactions.
+"""World tables from a plain list of interactions (ratings, logged clicks): the adapters' common end.
 
-Reads are vectorised (pandas' C parser); only when a row is bad do we go back to the file for that
-one line, so the error can name the line and say exactly what is wrong with it.
+Ids and session ids are built with Arrow compute and kept as Arrow-backed strings, so a 25M-rating
+file does not become 100M Python string objects.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from collections.abc import Callable, Collection, Sequence
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from contracts.datasets.errors import DatasetError
-from contracts.schemas import ITEMS_SCHEMA, NO_POSITION, UNKNOWN, USERS_SCHEMA
+from contracts.schemas import EVENTS_SCHEMA, ITEMS_SCHEMA, NO_POSITION, UNKNOWN, USERS_SCHEMA
 from contracts.world.io import EVENT_ID_DIGITS, WorldTables, prefixed_ids
 from contracts.world.latent import AGE_BUCKETS
 
-WHITESPACE = r"\s+"
-LINE = "line"  # extra column: the 1-based line (or row) each record came from
-_EXTRA = "__extra__"
-_SEP_NAMES = {
-    "\t": "tab-separated",
-    "|": "pipe-separated",
-    "::": "'::'-separated",
-    ",": "comma-separated",
-    ";": "semicolon-separated",
-    WHITESPACE: "whitespace-separated",
-}
-_UNIT_SEP = "\x1f"  # stands in for multi-character separators, which pandas' C parser cannot split on
 UNDER_18 = "under-18"
+_SECONDS_PER_DAY = 86_400
+_ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
 
 
-def _raw_line(path: Path, line: int, encoding: str) -> str:
-    with open(path, encoding=encoding, errors="replace") as handle:
-        for number, text in enumerate(handle, 1):
-            if number == line:
-                return text.rstrip("\r\n")
-    return ""
+def numbered_ids(prefix: str, numbers: pd.Series | np.ndarray) -> pa.Array:
+    """``prefix`` + the decimal number, e.g. ``u196`` (MovieLens ids are not zero-padded)."""
+    return pc.binary_join_element_wise(prefix, pc.cast(pa.array(np.asarray(numbers)), pa.string()), "")
 
 
-def _count_fields(text: str, sep: str, quoted: bool) -> int:
-    if sep == WHITESPACE:
-        return len(text.split())
-    if quoted and len(sep) == 1:
-        return len(next(csv.reader([text], delimiter=sep), []))
-    return len(text.split(sep))
-
-
-def read_delimited(
-    path: Path,
-    sep: str,
-    fields: Sequence[str],
-    *,
-    header: bool = False,
-    encoding: str = "utf-8",
-    quoted: bool = False,
-    optional: Collection[str] = (),
-) -> pd.DataFrame:
-    """String columns ``fields`` plus :data:`LINE`; blank lines skipped; any other row whose field
-    count is wrong, or with an empty field not in ``optional``, raises :class:`DatasetError`."""
-    fields = list(fields)
-    required = [f for f in fields if f not in optional]
-    described = f"{len(fields)} {_SEP_NAMES.get(sep, repr(sep) + '-separated')} fields ({' '.join(fields)})"
-    source: Path | io.BytesIO = path
-    pandas_sep = sep
-    if len(sep) > 1 and sep != WHITESPACE:
-        source, pandas_sep = (
-            io.BytesIO(path.read_bytes().replace(sep.encode(), _UNIT_SEP.encode())),
-            _UNIT_SEP,
-        )
-    try:
-        frame = pd.read_csv(
-            source,
-            sep=pandas_sep,
-            header=None,
-            skiprows=1 if header else 0,
-            names=[*fields, _EXTRA],
-            dtype=str,
-            keep_default_na=False,
-            na_values=[],
-            skip_blank_lines=False,
-            quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
-            encoding=encoding,
-        )
-    except pd.errors.ParserError as err:
-        found = re.search(r"line (\d+), saw (\d+)", str(err))
-        if found is None:
-            raise DatasetError(path, None, f"cannot parse: {err}") from err
-        raise DatasetError(path, int(found[1]), f"expected {described}, got {found[2]}") from None
-    except UnicodeDecodeError as err:
-        raise DatasetError(path, None, f"not {encoding} text ({err.reason} at byte {err.start})") from None
-    frame[LINE] = np.arange(len(frame)) + (2 if header else 1)
-    cells = frame[[*fields, _EXTRA]] == ""
-    frame = frame[~cells.all(axis=1)]
-    cells = cells[~cells.all(axis=1)]
-    bad = ~cells[_EXTRA] | cells[required].any(axis=1)
-    if bad.any():
-        line = int(frame[LINE][bad].iloc[0])
-        got = _count_fields(_raw_line(path, line, encoding), sep, quoted)
-        if got != len(fields):
-            raise DatasetError(path, line, f"expected {described}, got {got}")
-        empty = cells[required][bad].iloc[0]
-        raise DatasetError(path, line, f"empty {empty.idxmax()}")
-    return frame.drop(columns=_EXTRA).reset_index(drop=True)
-
-
-def check_header(path: Path, expected: Sequence[str], sep: str = ",", encoding: str = "utf-8") -> None:
-    got = next(csv.reader([_raw_line(path, 1, encoding)], delimiter=sep), [])
-    if [name.strip() for name in got] != list(expected):
-        raise DatasetError(path, 1, f"expected header {sep.join(expected)!r}, got {sep.join(got)!r}")
-
-
-def fail_first(
-    path: Path,
-    frame: pd.DataFrame,
-    bad: pd.Series | np.ndarray,
-    problem: Callable[[int], str],
-    unit: str = "line",
-) -> None:
-    """Raise for the first row flagged ``bad``; ``problem`` gets that row's position."""
-    flags = np.asarray(bad, dtype=bool)
-    if flags.any():
-        row = int(flags.argmax())
-        raise DatasetError(path, int(frame[LINE].iloc[row]), problem(row), unit)
-
-
-def parse_numbers(path: Path, frame: pd.DataFrame, column: str, what: str, unit: str = "line") -> pd.Series:
-    values = pd.to_numeric(frame[column], errors="coerce")
-    fail_first(
-        path,
-        frame,
-        values.isna() | ~np.isfinite(values),
-        lambda r: f"{what} is not a number: {frame[column].iloc[r]!r}",
-        unit,
-    )
-    return values.astype(np.float64)
-
-
-def parse_integers(path: Path, frame: pd.DataFrame, column: str, what: str, unit: str = "line") -> pd.Series:
-    values = pd.to_numeric(frame[column], errors="coerce")
-    bad = values.isna() | (values != np.floor(values))
-    fail_first(path, frame, bad, lambda r: f"{what} is not an integer: {frame[column].iloc[r]!r}", unit)
-    return values.astype(np.int64)
-
-
-def unix_seconds(path: Path, frame: pd.DataFrame, column: str, unit: str = "line") -> pd.Series:
-    """Whole seconds since 1970 as UTC timestamps; anything else is a bad timestamp."""
-    seconds = pd.to_numeric(frame[column], errors="coerce")
-    bad = seconds.isna() | (seconds < 0) | (seconds != np.floor(seconds))
-    fail_first(
-        path, frame, bad, lambda r: f"bad timestamp {frame[column].iloc[r]!r} (expected unix seconds)", unit
-    )
-    return pd.to_datetime(seconds.astype(np.int64), unit="s", utc=True)
+def as_strings(values: pd.Series) -> pa.Array:
+    return pa.array(values.astype(str).to_numpy(dtype=object), type=pa.string())
 
 
 def age_buckets(ages: pd.Series) -> pd.Series:
@@ -166,33 +36,44 @@ def age_buckets(ages: pd.Series) -> pd.Series:
     return buckets.astype(object).where(ages.notna(), UNKNOWN)
 
 
+def _days(timestamp: pd.Series) -> pa.Array:
+    """``YYYY-MM-DD`` of each (UTC) timestamp, formatting each distinct day once."""
+    seconds = timestamp.to_numpy(dtype="datetime64[s]").astype(np.int64)
+    days, index = np.unique(seconds // _SECONDS_PER_DAY, return_inverse=True)
+    labels = pd.to_datetime(days * _SECONDS_PER_DAY, unit="s").strftime("%Y-%m-%d")
+    return pa.array(np.asarray(labels, dtype=object), type=pa.string()).take(pa.array(index))
+
+
+def _constant(text: str, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(text, pa.string()), n)
+
+
 def interaction_events(
-    user_id: pd.Series,
-    item_id: pd.Series,
+    user_id: pa.Array,
+    item_id: pa.Array,
     timestamp: pd.Series,
-    event_type: pd.Series | str,
-    value: pd.Series | float,
+    event_type: pa.Array | str,
+    value: np.ndarray | float,
 ) -> pd.DataFrame:
     """Events for logged interactions without slates: numbered in file order, one session per user-day."""
-    user_id, item_id = user_id.reset_index(drop=True), item_id.reset_index(drop=True)
-    timestamp = timestamp.reset_index(drop=True)
-    codes, days = pd.factorize(timestamp.dt.floor("D"))
-    day_labels = np.asarray(pd.DatetimeIndex(days).strftime("%Y-%m-%d"), dtype=object)
     n = len(user_id)
-    return pd.DataFrame(
+    timestamp = pd.to_datetime(timestamp, utc=True).reset_index(drop=True)
+    table = pa.table(
         {
-            "event_id": prefixed_ids("e", 0, n, EVENT_ID_DIGITS).to_pandas(),
+            "event_id": prefixed_ids("e", 0, n, EVENT_ID_DIGITS),
             "user_id": user_id,
             "item_id": item_id,
-            "event_type": event_type if isinstance(event_type, str) else event_type.reset_index(drop=True),
-            "timestamp": timestamp,
-            "surface": "home_feed",
-            "position": np.full(n, NO_POSITION, dtype=np.int32),
-            "session_id": user_id + "-" + day_labels[codes],
-            "device": UNKNOWN,
-            "value": value if isinstance(value, float) else value.reset_index(drop=True),
-        }
+            "event_type": _constant(event_type, n) if isinstance(event_type, str) else event_type,
+            "timestamp": pa.array(timestamp.dt.as_unit("us"), EVENTS_SCHEMA.field("timestamp").type),
+            "surface": _constant("home_feed", n),
+            "position": pa.array(np.full(n, NO_POSITION, dtype=np.int32)),
+            "session_id": pc.binary_join_element_wise(user_id, _days(timestamp), "-"),
+            "device": _constant(UNKNOWN, n),
+            "value": pa.array(np.broadcast_to(np.asarray(value, dtype=np.float64), n), from_pandas=True),
+        },
+        schema=EVENTS_SCHEMA,
     )
+    return table.to_pandas(types_mapper=_ARROW_STRINGS.get)
 
 
 def _with_unseen(known: pd.DataFrame | None, key: str, seen: pd.Index) -> pd.DataFrame:
@@ -225,9 +106,8 @@ def world_tables(
         items[column] = items[column].fillna(UNKNOWN) if column in items else UNKNOWN
     first_seen = items["item_id"].map(first_by_item)
     release = items.pop("release") if "release" in items else first_seen
-    items["created_at"] = (
-        release.where(~(release > first_seen), first_seen).fillna(first_seen).fillna(earliest)
-    )
+    created = release.where(~(release > first_seen), first_seen)  # never created after first use
+    items["created_at"] = created.fillna(first_seen).fillna(earliest)
     items["price"] = np.nan
     items["in_stock"] = True
     items["sponsored"] = False

@@ -21,7 +21,8 @@ from contracts.world.io import EVENT_ID_DIGITS, prefixed_ids
 from contracts.world.latent import affinity
 from contracts.world.sizes import MICROS, SECONDS_PER_DAY, WorldSpec
 
-HOME, RELATED, NOTIFICATIONS = (SURFACES.index(s) for s in ("home_feed", "related_items", "notifications"))
+RELATED, NOTIFICATIONS = SURFACES.index("related_items"), SURFACES.index("notifications")
+Sessions = dict[str, np.ndarray]  # one array per session attribute, aligned
 _TYPE = {name: i for i, name in enumerate(EVENT_TYPES)}
 # Tie-break for equal timestamps: the order in which things happen.
 _CAUSAL = np.array(
@@ -62,7 +63,7 @@ def _session_starts(rng: np.random.Generator, lo: np.ndarray, hi: int, spec: Wor
 class _Picker:
     """The old recommender: popular items or the best of a few category items by noisy affinity."""
 
-    def __init__(self, spec: WorldSpec, catalog: Catalog, users: UserChunk, sessions: dict[str, np.ndarray]):
+    def __init__(self, spec: WorldSpec, catalog: Catalog, users: UserChunk, sessions: Sessions) -> None:
         self.p, self.catalog, self.users, self.s = spec.behaviour, catalog, users, sessions
         self.n_cat = catalog.centroids.shape[0]
 
@@ -88,7 +89,10 @@ class _Picker:
         return items
 
 
-def _sessions(rng: np.random.Generator, spec: WorldSpec, users: UserChunk, start_us: int, end_us: int):
+def _sessions(
+    rng: np.random.Generator, spec: WorldSpec, users: UserChunk, start_us: int, end_us: int
+) -> Sessions:
+    """Poisson sessions per user (heavy-tailed activity), each with surface, device and intent."""
     p = spec.behaviour
     n_cat = users.weights.shape[1]
     lo = np.maximum(start_us, users.signup_us)
@@ -120,8 +124,13 @@ def _sessions(rng: np.random.Generator, spec: WorldSpec, users: UserChunk, start
     }
 
 
-def _impressions(rng: np.random.Generator, spec: WorldSpec, catalog: Catalog, users: UserChunk, s: dict):
-    """Slates of available, distinct items with positions 0..k-1 (unavailable picks are re-drawn)."""
+def _impressions(
+    rng: np.random.Generator, spec: WorldSpec, catalog: Catalog, users: UserChunk, s: Sessions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Slates of available, distinct items with positions 0..k-1 (unavailable picks are re-drawn).
+
+    Returns (session, item, position, timestamp) per impression.
+    """
     p = spec.behaviour
     size = np.asarray(p.slate_size)[s["surface"]]
     extra = np.minimum(rng.poisson(np.asarray(p.extra_slates_mean)[s["surface"]]), p.max_slates - 1)
@@ -131,7 +140,7 @@ def _impressions(rng: np.random.Generator, spec: WorldSpec, catalog: Catalog, us
     gap[_rank_within(n_slates) == 0] = 0.0
     elapsed = np.cumsum(gap)
     elapsed -= np.repeat(elapsed[np.cumsum(n_slates) - n_slates], n_slates)
-    slate_ts = s["start"][slate_sess] + (elapsed * MICROS).astype(np.int64)
+    slate_ts = s["start"][slate_sess] + _micros(elapsed)
 
     n_slots = size[slate_sess] + p.spare_slots
     slot_slate = np.repeat(np.arange(len(slate_sess)), n_slots)
@@ -153,23 +162,25 @@ def _impressions(rng: np.random.Generator, spec: WorldSpec, catalog: Catalog, us
     position = np.cumsum(keep) - np.repeat(kept_before, n_slots) - 1
     keep &= position < size[slot_sess]
     sess, position = slot_sess[keep], position[keep]
-    ts = slate_ts[slot_slate[keep]] + (position * p.impression_stagger * MICROS).astype(np.int64)
+    ts = slate_ts[slot_slate[keep]] + _micros(position * p.impression_stagger)
     return sess, item[keep], position, ts
 
 
-def chunk_events(
+def _micros(seconds: np.ndarray | float) -> np.ndarray:
+    return (np.asarray(seconds) * MICROS).astype(np.int64)
+
+
+def _responses(
     rng: np.random.Generator,
     spec: WorldSpec,
     catalog: Catalog,
     users: UserChunk,
-    start_us: int,
-    end_us: int,
-    first_event: int,
-) -> pa.Table:
-    """All events of one chunk of users, sorted by time, numbered from ``first_event + 1``."""
+    s: Sessions,
+    impressions: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """What users do with each impression: (event type, which impressions, timestamp, value)."""
     p = spec.behaviour
-    s = _sessions(rng, spec, users, start_us, end_us)
-    sess, item, pos, ts = _impressions(rng, spec, catalog, users, s)
+    sess, item, pos, ts = impressions
     n = len(sess)
     user = s["user"][sess]
     aff = affinity(users.vectors[user], catalog.vectors[item]).astype(np.float64)
@@ -183,33 +194,44 @@ def chunk_events(
     )
     click = rng.random(n) < _sigmoid(logit)
     skip = ~click & (aff < p.skip_affinity_below) & (rng.random(n) < p.skip_p)
-    click_ts = ts + (np.minimum(rng.exponential(p.click_delay_mean, n), p.click_delay_max) * MICROS).astype(
-        np.int64
-    )
+    click_ts = ts + _micros(np.minimum(rng.exponential(p.click_delay_mean, n), p.click_delay_max))
     view = click & (rng.random(n) < p.view_p)
-    view_ts = click_ts + int(p.view_delay * MICROS)
+    view_ts = click_ts + _micros(p.view_delay)
     dwell = np.minimum(rng.lognormal(p.dwell_log_mean + p.dwell_affinity * aff, p.dwell_sigma), p.dwell_max)
     dwell = np.round(dwell, 1)
-    dwell_ts = view_ts + (dwell * MICROS).astype(np.int64)
+    dwell_ts = view_ts + _micros(dwell)
     buy_logit = p.purchase_intercept + p.purchase_affinity * aff
     buy_logit -= users.price_sensitivity[user] * catalog.log_price_ratio[item]
     purchase = view & (rng.random(n) < _sigmoid(buy_logit))
     buy_delay = np.minimum(rng.exponential(p.purchase_delay_mean, n), p.purchase_delay_max)
     share = view & (rng.random(n) < _sigmoid(p.share_intercept + p.share_affinity * aff))
-    skip_ts = ts + (rng.random(n) * p.skip_delay_max * MICROS).astype(np.int64)
-    price = catalog.table.column("price").to_numpy()
-
+    skip_ts = ts + _micros(rng.random(n) * p.skip_delay_max)
     nan = np.full(n, np.nan)
-    every = np.ones(n, dtype=bool)
-    parts = [  # (event type, which impressions, timestamp, value)
-        ("impression", every, ts, nan),
+    return [
+        ("impression", np.ones(n, dtype=bool), ts, nan),
         ("click", click, click_ts, nan),
         ("skip", skip, skip_ts, nan),
         ("view", view, view_ts, nan),
         ("dwell", view, dwell_ts, dwell),
-        ("purchase", purchase, dwell_ts + (buy_delay * MICROS).astype(np.int64), price[item]),
-        ("share", share, dwell_ts + int(p.share_delay * MICROS), nan),
+        ("purchase", purchase, dwell_ts + _micros(buy_delay), catalog.price[item]),
+        ("share", share, dwell_ts + _micros(p.share_delay), nan),
     ]
+
+
+def chunk_events(
+    rng: np.random.Generator,
+    spec: WorldSpec,
+    catalog: Catalog,
+    users: UserChunk,
+    start_us: int,
+    end_us: int,
+    first_event: int,
+) -> pa.Table:
+    """All events of one chunk of users, sorted by time, numbered from ``first_event + 1``."""
+    s = _sessions(rng, spec, users, start_us, end_us)
+    impressions = _impressions(rng, spec, catalog, users, s)
+    sess, item, pos, _ = impressions
+    parts = _responses(rng, spec, catalog, users, s, impressions)
     rows = np.concatenate([np.flatnonzero(mask) for _, mask, _, _ in parts])
     kind = np.concatenate(
         [np.full(int(mask.sum()), _TYPE[name], dtype=np.int8) for name, mask, _, _ in parts]

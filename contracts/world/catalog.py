@@ -49,6 +49,7 @@ class Catalog:
     category: np.ndarray  # int index into latent.CATEGORIES
     vectors: np.ndarray  # float32, n_items x latent_dim
     created_us: np.ndarray
+    price: np.ndarray
     popularity_z: np.ndarray  # standardised log popularity, clipped
     log_price_ratio: np.ndarray  # log(price / category median)
     centroids: np.ndarray
@@ -142,6 +143,7 @@ def make_catalog(spec: WorldSpec, seed: int, start_us: int, end_us: int) -> Cata
         category,
         vectors,
         created,
+        price,
         pop_z,
         log_ratio,
         centroids,
@@ -167,8 +169,13 @@ class UserChunk:
     activity: np.ndarray  # relative activity, mean 1
 
 
-def user_tastes(spec: WorldSpec, seed: int, chunk: int, n: int, centroids: np.ndarray):
-    """Hidden tastes of a chunk's users (depends only on seed, chunk and the centroids)."""
+def user_tastes(
+    spec: WorldSpec, seed: int, chunk: int, n: int, centroids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hidden tastes of a chunk's users: (category weights, top category, vectors).
+
+    Depends only on seed, chunk and the centroids, so :func:`latent_truth` can recompute them.
+    """
     rng = rng_for(seed, "user_latent", chunk)
     weights, top = latent.preferred_categories(rng, n, spec.behaviour)
     return weights, top, latent.user_vectors(rng, weights, centroids, spec.behaviour)

@@ -55,6 +55,14 @@ def test_items_are_shown_only_after_they_exist_and_while_in_stock(tiny_tables, w
     assert events["item_id"].isin(arrived).any()  # new items do get shown
 
 
+def test_users_act_only_after_signing_up(tiny_tables, world_end) -> None:
+    users = tiny_tables.users.set_index("user_id")
+    events = tiny_tables.events
+    assert (events["timestamp"] >= events["user_id"].map(users["signup_ts"])).all()
+    window_start = world_end - pd.Timedelta(days=spec_for("tiny").days)
+    assert (users["signup_ts"] > window_start).any()  # some users are new
+
+
 def test_slates_have_distinct_items_and_contiguous_positions(impressions) -> None:
     shown = impressions.sort_values(["session_id", "timestamp"], kind="stable")
     slate = (shown["position"] == 0).groupby(shown["session_id"]).cumsum()

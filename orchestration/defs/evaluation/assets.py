@@ -12,6 +12,7 @@ from training.index.faiss_index import ItemIndex
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.config import RETRIEVAL
+from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.evaluation.offline_funnel import OfflineFunnel
@@ -42,7 +43,7 @@ def holdout(events: pd.DataFrame, cut: pd.Timestamp) -> tuple[dict[str, set[str]
     return seen, test
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[ranking_model])
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[ranking_model], freshness_policy=DAILY_LOOP)
 def offline_evaluation(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
     """Recall@K and NDCG@K on the label window (temporal holdout, items unseen before the cut)."""
     paths = platform.settings.paths

@@ -53,7 +53,7 @@ def batch_features(context: dg.AssetExecutionContext, platform: PlatformResource
     )
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features])
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
 def feature_registry(platform: PlatformResource) -> dg.MaterializeResult:
     """`feast apply`: entities, views, the session push source and the feature services."""
     store = platform.feature_store()

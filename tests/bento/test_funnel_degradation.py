@@ -1,0 +1,76 @@
+"""The funnel over a real tiny bundle and feature store, with stages failing: never an empty page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bento.bundle import ServingBundle
+from bento.features import OnlineFeatures
+from bento.funnel.fallback import L3_SEGMENT, L4_GLOBAL
+from bento.funnel.pipeline import L1_RETRIEVAL_ORDER, Funnel
+from bento.surfaces import load_serving_config
+from contracts.api import RecommendRequest
+from contracts.settings import load_settings
+from feature_repo.store import open_store
+from training.export import load_ranker
+
+
+@pytest.fixture(scope="module")
+def bundle(tiny_platform) -> ServingBundle:
+    return ServingBundle.load(load_settings().paths.artifacts / "staging")
+
+
+@pytest.fixture(scope="module")
+def features(tiny_platform) -> OnlineFeatures:
+    return OnlineFeatures(open_store(load_settings()))
+
+
+def funnel(bundle: ServingBundle, features: OnlineFeatures, score) -> Funnel:
+    return Funnel(bundle, features, score, load_serving_config(load_settings().surfaces_file))
+
+
+def some_user(bundle: ServingBundle) -> str:
+    return next(iter(sorted(bundle.history)))
+
+
+def test_full_ranking_is_level_zero(bundle: ServingBundle, features: OnlineFeatures) -> None:
+    ranker = load_ranker(Path(bundle.root) / "ranker")
+    reply = funnel(bundle, features, ranker.score).recommend(RecommendRequest(user_id=some_user(bundle), page_size=10))
+    assert reply.metadata.fallback_level == 0
+    scores = [item.score for item in reply.items]
+    assert len(scores) == 10 and all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_ranker_failure_falls_back_to_retrieval_order(bundle: ServingBundle, features: OnlineFeatures) -> None:
+    def broken(x: np.ndarray, surface: str) -> np.ndarray:
+        raise RuntimeError("ranker unavailable")
+
+    reply = funnel(bundle, features, broken).recommend(RecommendRequest(user_id=some_user(bundle), page_size=10))
+    assert reply.metadata.fallback_level == L1_RETRIEVAL_ORDER
+    assert "ranker unavailable" in (reply.metadata.fallback_reason or "")
+    assert len(reply.items) == 10
+
+
+def test_nan_scores_are_rejected(bundle: ServingBundle, features: OnlineFeatures) -> None:
+    def nan_scores(x: np.ndarray, surface: str) -> np.ndarray:
+        return np.full(len(x), np.nan, dtype=np.float32)
+
+    reply = funnel(bundle, features, nan_scores).recommend(RecommendRequest(user_id=some_user(bundle)))
+    assert reply.metadata.fallback_level == L1_RETRIEVAL_ORDER
+    assert all(np.isfinite(item.score) for item in reply.items)
+
+
+def test_feature_store_down_answers_from_fallback_lists(bundle: ServingBundle, tiny_platform) -> None:
+    class StoreDown:
+        def get_online_features(self, **_: object):
+            raise ConnectionError("online store unreachable")
+
+    ranker = load_ranker(Path(bundle.root) / "ranker")
+    down = OnlineFeatures(StoreDown())  # type: ignore[arg-type]
+    reply = funnel(bundle, down, ranker.score).recommend(RecommendRequest(user_id=some_user(bundle), page_size=12))
+    assert reply.metadata.fallback_level in (L3_SEGMENT, L4_GLOBAL)
+    assert len(reply.items) == 12
+    assert "online store unreachable" in (reply.metadata.fallback_reason or "")

@@ -1,0 +1,150 @@
+"""The whole loop on a tiny world: assets materialized, service answering, a click changing things."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import httpx
+import pandas as pd
+import pytest
+
+from contracts.settings import load_settings
+from feature_repo.store import open_store
+
+pytestmark = pytest.mark.e2e
+ALL_STAGES = {"ingestion", "features", "candidate_generation", "ranking", "evaluation", "serving"}
+
+
+def history_user() -> tuple[str, set[str]]:
+    staging = load_settings().paths.artifacts / "staging"
+    history = pd.read_parquet(staging / "history.parquet")
+    user = history["user_id"].value_counts().index[0]
+    return str(user), set(history.loc[history["user_id"] == user, "item_id"])
+
+
+def session_items(user: str) -> list[str]:
+    store = open_store(load_settings())
+    raw = store.get_online_features(features=["user_session:session_item_ids"], entity_rows=[{"user_id": user}])
+    return list(raw.to_dict()["session_item_ids"][0] or [])
+
+
+def recommend(url: str, user: str, size: int = 10) -> dict:
+    reply = httpx.post(f"{url}/recommend", json={"user_id": user, "page_size": size}, timeout=60)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def test_every_stage_materialized_and_bento_built(tiny_platform) -> None:
+    _, result = tiny_platform
+    keys = {event.asset_key for event in result.get_asset_materialization_events()}
+    assert {key.path[0] for key in keys} == ALL_STAGES
+    current = json.loads((load_settings().paths.artifacts / "current.json").read_text())
+    import bentoml
+
+    bento = bentoml.get(current["bento"])
+    assert bento.info.labels["model_version"] == current["model_version"]
+    assert any(m.tag.name == "reco_bundle" for m in bento.info.models)
+    report = json.loads((load_settings().paths.artifacts / "staging" / "evaluation.json").read_text())
+    assert {"ours", "two_tower", "popularity"} <= set(report["models"])
+    assert all("ndcg@10" in metrics for metrics in report["models"].values())
+
+
+def test_recommendations_are_personal_filtered_and_complete(service_url: str) -> None:
+    user, seen = history_user()
+    body = recommend(service_url, user, size=10)
+    items = [item["item_id"] for item in body["items"]]
+    assert len(items) == 10 and len(set(items)) == 10
+    assert not set(items) & seen, "already-engaged items must be filtered"
+    meta = body["metadata"]
+    assert meta["fallback_level"] == 0
+    assert meta["candidates_retrieved"] >= meta["candidates_scored"] > 10
+    assert meta["model_version"].startswith("v")
+    assert all(item["reason"] for item in body["items"])
+    assert [item["position"] for item in body["items"]] == list(range(1, 11))
+    other = recommend(service_url, history_user_other(user), size=10)
+    assert [i["item_id"] for i in other["items"]] != items, "two users with different taste got the same list"
+
+
+def history_user_other(user: str) -> str:
+    staging = load_settings().paths.artifacts / "staging"
+    users = pd.read_parquet(staging / "history.parquet")["user_id"].value_counts().index
+    return str(next(u for u in users[1:] if u != user))
+
+
+def test_a_click_updates_session_features_and_the_next_response(service_url: str) -> None:
+    user, _ = history_user()
+    before = recommend(service_url, user)
+    clicked = before["items"][0]["item_id"]
+    event = {"user_id": user, "item_id": clicked, "event_type": "click", "surface": "home_feed", "position": 0,
+             "timestamp": datetime.now(UTC).isoformat()}
+    ack = httpx.post(f"{service_url}/events", json=event, timeout=30)
+    assert ack.status_code == 200, ack.text
+    assert ack.json()["duplicate"] is False
+    assert clicked in session_items(user)
+    after = recommend(service_url, user)
+    after_items = [item["item_id"] for item in after["items"]]
+    assert clicked not in after_items
+    assert after_items != [item["item_id"] for item in before["items"]]
+
+    retry = httpx.post(f"{service_url}/events", json={**event, "event_id": "client-retry-1"}, timeout=30)
+    assert retry.status_code == 200 and retry.json()["duplicate"] is True
+    assert session_items(user).count(clicked) == 1, "a retried event must be counted once"
+
+
+def test_acknowledged_events_reach_the_event_table(service_url: str, tiny_platform) -> None:
+    import dagster as dg
+
+    from orchestration.defs.ingestion.assets import events, source_world
+
+    user, _ = history_user()
+    item = recommend(service_url, user)["items"][0]["item_id"]
+    ack = httpx.post(f"{service_url}/events", json={"user_id": user, "item_id": item, "event_type": "view"})
+    event_id = ack.json()["event_id"]
+    platform, _ = tiny_platform
+    result = dg.materialize([source_world.to_source_asset(), events], resources={"platform": platform},
+                            selection=[events.key])
+    assert result.success
+    table = pd.read_parquet(load_settings().paths.warehouse / "events.parquet", columns=["event_id"])
+    assert event_id in set(table["event_id"])
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "fragment"),
+    [
+        ("/recommend", {"user_id": "", "page_size": 5}, 400, "user_id"),
+        ("/recommend", {"user_id": "u1", "page_size": 0}, 400, "page_size"),
+        ("/recommend", {"user_id": "u1", "surface": "homepage"}, 400, "surface"),
+        ("/recommend", {"user_id": "u1", "unexpected": 1}, 400, "unexpected"),
+        ("/events", {"user_id": "u1", "item_id": "i0000001", "event_type": "like"}, 400, "event_type"),
+        ("/events", {"user_id": "u1", "item_id": "no-such-item", "event_type": "click"}, 400, "catalogue"),
+        ("/events", {"user_id": "u1", "item_id": "i0000001", "event_type": "click",
+                     "timestamp": "2099-01-01T00:00:00Z"}, 400, "future"),
+        ("/related", {"item_id": "no-such-item"}, 404, "catalogue"),
+    ],
+)
+def test_bad_input_gets_a_4xx_that_says_what_is_wrong(
+    service_url: str, path: str, body: dict, status: int, fragment: str
+) -> None:
+    reply = httpx.post(f"{service_url}{path}", json=body, timeout=30)
+    assert reply.status_code == status, reply.text
+    assert fragment in reply.text
+
+
+def test_malformed_json_is_a_400(service_url: str) -> None:
+    reply = httpx.post(f"{service_url}/recommend", content=b"{not json", headers={"content-type": "application/json"})
+    assert reply.status_code == 400
+
+
+def test_new_user_gets_a_full_page(service_url: str) -> None:
+    body = recommend(service_url, "someone-never-seen", size=8)
+    assert len(body["items"]) == 8
+
+
+def test_related_items(service_url: str) -> None:
+    user, seen = history_user()
+    anchor = sorted(seen)[0]
+    reply = httpx.post(f"{service_url}/related", json={"item_id": anchor, "page_size": 5}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    items = [item["item_id"] for item in reply.json()["items"]]
+    assert len(items) == 5 and anchor not in items
