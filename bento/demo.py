@@ -49,14 +49,24 @@ def main(argv: list[str] | None = None) -> int:
 
     root = bentoml.models.get("reco_bundle:latest").path
     user = sample_user(Path(root))
-    command = [sys.executable, "-m", "bentoml", "serve", "bento.service:Recommender", "--port", str(args.port)]
+    command = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "bento.service:Recommender",
+        "--port",
+        str(args.port),
+    ]
     process = subprocess.Popen(command)
     try:
         wait_ready(base, process)
         body = {"user_id": user, "surface": "home_feed", "page_size": 5}
         reply = httpx.post(f"{base}/recommend", json=body, timeout=30).json()
         print("\nSample request:")
-        print(f"  curl -s -X POST {base}/recommend -H 'content-type: application/json' -d '{json.dumps(body)}'")
+        print(
+            f"  curl -s -X POST {base}/recommend -H 'content-type: application/json' -d '{json.dumps(body)}'"
+        )
         print(json.dumps(reply, indent=2))
         print(f"\nServing on {base} (model {reply['metadata']['model_version']}). Ctrl-C stops it.")
         print(f"Home: {load_settings().paths.home}; Dagster UI: `make ui` (http://127.0.0.1:3070)")

@@ -8,8 +8,13 @@ from bento.ingestion.event_log import EventLog, read_events
 
 
 def event(n: int, **overrides: object) -> dict:
-    base = {"event_id": f"e{n}", "user_id": "u1", "item_id": f"i{n}", "event_type": "click",
-            "timestamp": f"2026-01-01T00:00:{n:02d}+00:00"}
+    base = {
+        "event_id": f"e{n}",
+        "user_id": "u1",
+        "item_id": f"i{n}",
+        "event_type": "click",
+        "timestamp": f"2026-01-01T00:00:{n:02d}+00:00",
+    }
     return {**base, **overrides}
 
 

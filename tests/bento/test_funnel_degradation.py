@@ -38,17 +38,23 @@ def some_user(bundle: ServingBundle) -> str:
 
 def test_full_ranking_is_level_zero(bundle: ServingBundle, features: OnlineFeatures) -> None:
     ranker = load_ranker(Path(bundle.root) / "ranker")
-    reply = funnel(bundle, features, ranker.score).recommend(RecommendRequest(user_id=some_user(bundle), page_size=10))
+    reply = funnel(bundle, features, ranker.score).recommend(
+        RecommendRequest(user_id=some_user(bundle), page_size=10)
+    )
     assert reply.metadata.fallback_level == 0
     scores = [item.score for item in reply.items]
     assert len(scores) == 10 and all(0.0 <= s <= 1.0 for s in scores)
 
 
-def test_ranker_failure_falls_back_to_retrieval_order(bundle: ServingBundle, features: OnlineFeatures) -> None:
+def test_ranker_failure_falls_back_to_retrieval_order(
+    bundle: ServingBundle, features: OnlineFeatures
+) -> None:
     def broken(x: np.ndarray, surface: str) -> np.ndarray:
         raise RuntimeError("ranker unavailable")
 
-    reply = funnel(bundle, features, broken).recommend(RecommendRequest(user_id=some_user(bundle), page_size=10))
+    reply = funnel(bundle, features, broken).recommend(
+        RecommendRequest(user_id=some_user(bundle), page_size=10)
+    )
     assert reply.metadata.fallback_level == L1_RETRIEVAL_ORDER
     assert "ranker unavailable" in (reply.metadata.fallback_reason or "")
     assert len(reply.items) == 10
@@ -70,7 +76,9 @@ def test_feature_store_down_answers_from_fallback_lists(bundle: ServingBundle, t
 
     ranker = load_ranker(Path(bundle.root) / "ranker")
     down = OnlineFeatures(StoreDown())  # type: ignore[arg-type]
-    reply = funnel(bundle, down, ranker.score).recommend(RecommendRequest(user_id=some_user(bundle), page_size=12))
+    reply = funnel(bundle, down, ranker.score).recommend(
+        RecommendRequest(user_id=some_user(bundle), page_size=12)
+    )
     assert reply.metadata.fallback_level in (L3_SEGMENT, L4_GLOBAL)
     assert len(reply.items) == 12
     assert "online store unreachable" in (reply.metadata.fallback_reason or "")

@@ -13,7 +13,10 @@ def test_merge_dedups_keeps_most_personal_source_and_drops_excluded() -> None:
     )
     assert merged["item_id"].tolist() == ["c", "d", "a", "b"]
     assert dict(zip(merged["item_id"], merged["source"], strict=True)) == {
-        "c": "collaborative", "d": "collaborative", "a": "trending", "b": "popular"
+        "c": "collaborative",
+        "d": "collaborative",
+        "a": "trending",
+        "b": "popular",
     }
 
 
@@ -23,13 +26,15 @@ def test_merge_of_nothing_is_an_empty_frame() -> None:
 
 def scored(categories: list[str], sponsored: list[bool] | None = None) -> pd.DataFrame:
     n = len(categories)
-    return pd.DataFrame({
-        "item_id": [f"i{k}" for k in range(n)],
-        "score": [1.0 - k / n for k in range(n)],
-        "category": categories,
-        "sponsored": sponsored or [False] * n,
-        "source": ["collaborative"] * n,
-    })
+    return pd.DataFrame(
+        {
+            "item_id": [f"i{k}" for k in range(n)],
+            "score": [1.0 - k / n for k in range(n)],
+            "category": categories,
+            "sponsored": sponsored or [False] * n,
+            "source": ["collaborative"] * n,
+        }
+    )
 
 
 def test_diversity_cap_limits_a_category_in_the_window() -> None:
@@ -45,7 +50,9 @@ def test_cap_never_leaves_an_empty_slot() -> None:
 
 
 def test_sponsored_items_are_capped() -> None:
-    page = diversify(scored(["a", "b", "c", "d"], [True, True, False, False]), RerankRules(max_sponsored=1), 4)
+    page = diversify(
+        scored(["a", "b", "c", "d"], [True, True, False, False]), RerankRules(max_sponsored=1), 4
+    )
     assert int(page["sponsored"].sum()) == 1
 
 

@@ -25,7 +25,9 @@ def history_user() -> tuple[str, set[str]]:
 
 def session_items(user: str) -> list[str]:
     store = open_store(load_settings())
-    raw = store.get_online_features(features=["user_session:session_item_ids"], entity_rows=[{"user_id": user}])
+    raw = store.get_online_features(
+        features=["user_session:session_item_ids"], entity_rows=[{"user_id": user}]
+    )
     return list(raw.to_dict()["session_item_ids"][0] or [])
 
 
@@ -76,8 +78,14 @@ def test_a_click_updates_session_features_and_the_next_response(service_url: str
     user, _ = history_user()
     before = recommend(service_url, user)
     clicked = before["items"][0]["item_id"]
-    event = {"user_id": user, "item_id": clicked, "event_type": "click", "surface": "home_feed", "position": 0,
-             "timestamp": datetime.now(UTC).isoformat()}
+    event = {
+        "user_id": user,
+        "item_id": clicked,
+        "event_type": "click",
+        "surface": "home_feed",
+        "position": 0,
+        "timestamp": datetime.now(UTC).isoformat(),
+    }
     ack = httpx.post(f"{service_url}/events", json=event, timeout=30)
     assert ack.status_code == 200, ack.text
     assert ack.json()["duplicate"] is False
@@ -102,8 +110,9 @@ def test_acknowledged_events_reach_the_event_table(service_url: str, tiny_platfo
     ack = httpx.post(f"{service_url}/events", json={"user_id": user, "item_id": item, "event_type": "view"})
     event_id = ack.json()["event_id"]
     platform, _ = tiny_platform
-    result = dg.materialize([source_world.to_source_asset(), events], resources={"platform": platform},
-                            selection=[events.key])
+    result = dg.materialize(
+        [source_world.to_source_asset(), events], resources={"platform": platform}, selection=[events.key]
+    )
     assert result.success
     table = pd.read_parquet(load_settings().paths.warehouse / "events.parquet", columns=["event_id"])
     assert event_id in set(table["event_id"])
@@ -118,8 +127,17 @@ def test_acknowledged_events_reach_the_event_table(service_url: str, tiny_platfo
         ("/recommend", {"user_id": "u1", "unexpected": 1}, 400, "unexpected"),
         ("/events", {"user_id": "u1", "item_id": "i0000001", "event_type": "like"}, 400, "event_type"),
         ("/events", {"user_id": "u1", "item_id": "no-such-item", "event_type": "click"}, 400, "catalogue"),
-        ("/events", {"user_id": "u1", "item_id": "i0000001", "event_type": "click",
-                     "timestamp": "2099-01-01T00:00:00Z"}, 400, "future"),
+        (
+            "/events",
+            {
+                "user_id": "u1",
+                "item_id": "i0000001",
+                "event_type": "click",
+                "timestamp": "2099-01-01T00:00:00Z",
+            },
+            400,
+            "future",
+        ),
         ("/related", {"item_id": "no-such-item"}, 404, "catalogue"),
     ],
 )
@@ -132,7 +150,9 @@ def test_bad_input_gets_a_4xx_that_says_what_is_wrong(
 
 
 def test_malformed_json_is_a_400(service_url: str) -> None:
-    reply = httpx.post(f"{service_url}/recommend", content=b"{not json", headers={"content-type": "application/json"})
+    reply = httpx.post(
+        f"{service_url}/recommend", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert reply.status_code == 400
 
 
@@ -142,7 +162,7 @@ def test_new_user_gets_a_full_page(service_url: str) -> None:
 
 
 def test_related_items(service_url: str) -> None:
-    user, seen = history_user()
+    _, seen = history_user()
     anchor = sorted(seen)[0]
     reply = httpx.post(f"{service_url}/related", json={"item_id": anchor, "page_size": 5}, timeout=30)
     assert reply.status_code == 200, reply.text

@@ -24,7 +24,9 @@ def test_rows_before_the_end_snapshot_never_see_it(tiny_platform) -> None:
     store = open_store(settings)
     got = store.get_historical_features(entity_df=entity_df, features=["user_stats:user_clicks_30d"]).to_df()
     got = got.set_index("user_id")["user_clicks_30d"]
-    assert (got.reindex(changed) == at_cut.reindex(changed)).all(), "a training row saw features from its future"
+    assert (got.reindex(changed) == at_cut.reindex(changed)).all(), (
+        "a training row saw features from its future"
+    )
 
 
 def test_online_store_serves_the_latest_snapshot(tiny_platform) -> None:

@@ -25,17 +25,19 @@ def test_session_history_is_bounded() -> None:
 
 
 def test_ranker_inputs_cross_features() -> None:
-    raw = pd.DataFrame({
-        "item_category": ["books", "music"],
-        "user_top_categories": [["books", "music"], ["books", "music"]],
-        "user_top_category_shares": [[0.7, 0.3], [0.7, 0.3]],
-        "session_categories": [["music", "music"], ["music", "music"]],
-        "session_last_category": ["music", "music"],
-        "item_price": [10.0, 10.0],
-        "user_avg_price": [10.0, 10.0],
-        "device": ["mobile", "desktop"],
-        "hour_of_day": [0, 12],
-    })
+    raw = pd.DataFrame(
+        {
+            "item_category": ["books", "music"],
+            "user_top_categories": [["books", "music"], ["books", "music"]],
+            "user_top_category_shares": [[0.7, 0.3], [0.7, 0.3]],
+            "session_categories": [["music", "music"], ["music", "music"]],
+            "session_last_category": ["music", "music"],
+            "item_price": [10.0, 10.0],
+            "user_avg_price": [10.0, 10.0],
+            "device": ["mobile", "desktop"],
+            "hour_of_day": [0, 12],
+        }
+    )
     m = pd.DataFrame(ranker_inputs(raw), columns=list(RANKER_INPUTS))
     assert m["category_affinity"].tolist() == [np.float32(0.7), np.float32(0.3)]
     assert m["session_last_category_match"].tolist() == [0.0, 1.0]
@@ -45,7 +47,9 @@ def test_ranker_inputs_cross_features() -> None:
 
 
 def test_ranker_inputs_never_contain_nan_for_missing_features() -> None:
-    raw = pd.DataFrame({"item_category": [None, "x"], "item_price": [np.nan, np.inf], "user_avg_price": [None, 3.0]})
+    raw = pd.DataFrame(
+        {"item_category": [None, "x"], "item_price": [np.nan, np.inf], "user_avg_price": [None, 3.0]}
+    )
     m = ranker_inputs(raw)
     assert m.shape == (2, len(RANKER_INPUTS))
     assert np.isfinite(m).all()

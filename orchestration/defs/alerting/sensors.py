@@ -1,6 +1,5 @@
 """On-call signals: a failed run of the loop is written to the alert log with what and when."""
 
-
 import json
 from datetime import UTC, datetime
 

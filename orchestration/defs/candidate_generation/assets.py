@@ -1,8 +1,6 @@
 """Candidate generation: the Lightning two-tower model and the FAISS index of item embeddings."""
 
-
 import dagster as dg
-from training.index.faiss_index import ItemIndex
 
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from orchestration.defs.common.artifacts import staging
@@ -11,6 +9,7 @@ from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.features.assets import batch_features, load_split
 from training.config import IndexConfig, RetrievalConfig
+from training.index.faiss_index import ItemIndex
 from training.retrieval import RetrievalArtifacts, train_retrieval
 
 GROUP = "candidate_generation"

@@ -1,13 +1,10 @@
 """Offline evaluation: the full funnel against retrieval alone and a popularity baseline."""
 
-
 import json
 
 import dagster as dg
 import numpy as np
 import pandas as pd
-from training.export import load_ranker
-from training.index.faiss_index import ItemIndex
 
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from orchestration.defs.common.artifacts import staging
@@ -19,6 +16,8 @@ from orchestration.defs.evaluation.offline_funnel import OfflineFunnel
 from orchestration.defs.features.assets import load_split
 from orchestration.defs.ranking.assets import ranking_model
 from training.evaluation.metrics import evaluate_topk
+from training.export import load_ranker
+from training.index.faiss_index import ItemIndex
 from training.retrieval import RetrievalArtifacts
 
 GROUP = "evaluation"

@@ -1,6 +1,5 @@
 """Features: batch feature tables (Feast offline sources), registry and online materialization."""
 
-
 import dagster as dg
 import pandas as pd
 

@@ -1,16 +1,15 @@
 """Ingestion: the source world (demo or a real dataset), the archived event log, curated tables."""
 
-
 from datetime import UTC
 
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from contracts.sources import materialize_source
 
 from bento.ingestion.event_log import read_events as read_event_log
 from contracts.schemas import EVENTS_SCHEMA, ITEMS_SCHEMA, NO_POSITION, UNKNOWN, USERS_SCHEMA
+from contracts.sources import materialize_source
 from contracts.world.io import read_items, read_users, read_world
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource

@@ -1,6 +1,5 @@
 """Blocking data-quality checks: bad events or a broken catalogue never reach features or models."""
 
-
 import dagster as dg
 
 from orchestration.defs.common.resources import PlatformResource

@@ -1,11 +1,8 @@
 """Ranking: point-in-time training set from Feast, then the Lightning ranker with per-surface heads."""
 
-
 import dagster as dg
 import numpy as np
 import pandas as pd
-from training.export import export_ranker
-from training.ranking import train_ranker
 
 from contracts.features import (
     ITEM_STATS_FEATURES,
@@ -23,6 +20,8 @@ from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.features.assets import load_split, online_features
 from orchestration.defs.ranking.labels import label_rows, session_features_before, with_session_columns
 from training.config import RankerConfig
+from training.export import export_ranker
+from training.ranking import train_ranker
 from training.retrieval import RetrievalArtifacts
 
 GROUP = "ranking"

@@ -1,6 +1,5 @@
 """Serving: fallback lists and the BentoML bundle (model store entry + bento), tagged by version."""
 
-
 import json
 import shutil
 from datetime import UTC, datetime
@@ -8,7 +7,6 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-from training.export import read_manifest
 
 from contracts.settings import REPO_ROOT, PlatformPaths, PlatformSettings
 from orchestration.defs.candidate_generation.assets import item_index
@@ -19,6 +17,7 @@ from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.evaluation.assets import offline_evaluation
 from orchestration.defs.features.assets import load_split, online_features
 from orchestration.defs.serving.fallbacks import fallback_lists as compute_fallback_lists
+from training.export import read_manifest
 
 GROUP = "serving"
 BUNDLE_MODEL = "reco_bundle"
