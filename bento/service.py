@@ -12,8 +12,8 @@ from pathlib import Path
 
 import bentoml
 import numpy as np
+import torch
 from bentoml.exceptions import InvalidArgument, NotFound
-from training.export import load_ranker
 
 from bento.bundle import ServingBundle
 from bento.features import OnlineFeatures
@@ -24,9 +24,12 @@ from bento.surfaces import load_serving_config
 from contracts.api import EventAck, EventIn, RecommendRequest, RecommendResponse, RelatedRequest
 from contracts.settings import load_settings
 from feature_repo.store import open_store
+from training.export import load_ranker
 
 log = logging.getLogger(__name__)
 BUNDLE_TAG = os.environ.get("RECO_BUNDLE_TAG", "reco_bundle:latest")
+# One request scores ~1,000 rows: intra-op threads only contend with the other workers on a CPU.
+SCORING_THREADS = int(os.environ.get("RECO_SCORING_THREADS", "1"))
 
 
 @bentoml.service(resources={"gpu": 1}, traffic={"timeout": 10})
@@ -36,6 +39,7 @@ class Ranker:
     bundle = bentoml.models.BentoModel(BUNDLE_TAG)
 
     def __init__(self) -> None:
+        torch.set_num_threads(SCORING_THREADS)
         self.model = load_ranker(Path(self.bundle.path) / "ranker")
 
     @bentoml.api

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 REASONS = {
@@ -27,35 +28,30 @@ class RerankRules:
 
 
 def diversify(scored: pd.DataFrame, rules: RerankRules, page_size: int) -> pd.DataFrame:
-    """Greedy by score: at most ``max_per_category`` of a category in each window of positions,
-    at most ``max_sponsored`` sponsored items. Items held back fill the page if it runs short,
-    so the cap never empties a slot."""
-    ordered = scored.sort_values("score", ascending=False, kind="stable")
+    """Greedy by score: at most ``max_per_category`` of a category in each window of
+    ``category_window`` positions and at most ``max_sponsored`` sponsored items. Items held back
+    fill the page if it runs short (sponsored excepted), so the caps never empty a slot."""
+    ordered = scored.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+    categories = ordered["category"].to_numpy()
+    sponsored = (
+        ordered["sponsored"].to_numpy(dtype=bool) if "sponsored" in ordered else np.zeros(len(ordered), bool)
+    )
     chosen: list[int] = []
     held: list[int] = []
-    sponsored = 0
-    for idx, row in zip(ordered.index, ordered.itertuples(index=False), strict=True):
+    n_sponsored = 0
+    window = max(rules.category_window - 1, 0)
+    for row in range(len(ordered)):
         if len(chosen) >= page_size:
             break
-        recent = (
-            [ordered.at[i, "category"] for i in chosen[-(rules.category_window - 1) :]]
-            if rules.category_window > 1
-            else []
-        )
-        too_many = recent.count(row.category) >= rules.max_per_category
-        is_sponsored = bool(getattr(row, "sponsored", False))
-        if too_many or (is_sponsored and sponsored >= rules.max_sponsored):
-            held.append(idx)
+        recent = categories[chosen[len(chosen) - window :]] if window else categories[:0]
+        too_many = int((recent == categories[row]).sum()) >= rules.max_per_category
+        if too_many or (sponsored[row] and n_sponsored >= rules.max_sponsored):
+            held.append(row)
             continue
-        sponsored += int(is_sponsored)
-        chosen.append(idx)
-    for idx in held:
-        if len(chosen) >= page_size:
-            break
-        if bool(ordered.at[idx, "sponsored"]) if "sponsored" in ordered else False:
-            continue
-        chosen.append(idx)
-    page = ordered.loc[chosen].copy()
+        n_sponsored += int(sponsored[row])
+        chosen.append(row)
+    chosen += [row for row in held if not sponsored[row]][: max(page_size - len(chosen), 0)]
+    page = ordered.iloc[chosen].copy()
     page["reason"] = page["source"].map(REASONS).fillna(REASONS["popular"])
     page["position"] = range(1, len(page) + 1)
     return page

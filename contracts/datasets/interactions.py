@@ -64,6 +64,7 @@ def load_interactions(
     unit = "row" if suffix in (".parquet", ".pq") else "line"
     if suffix in (".parquet", ".pq"):
         raw = pd.read_parquet(path)
+        raw.columns = [str(c) for c in raw.columns]
         raw[LINE] = np.arange(1, len(raw) + 1)
     elif suffix in (".jsonl", ".ndjson", ".json"):
         raw = _read_json_lines(path)
@@ -91,7 +92,8 @@ def _read_delimited(path: Path, suffix: str, separator: str | None, columns: str
     quoted = suffix in _DELIMITED
     sep = separator or _DELIMITED.get(suffix, WHITESPACE)
     with open(path, encoding="utf-8", errors="replace") as handle:
-        first = next((line.rstrip("\r\n") for line in handle if line.strip()), "")
+        lines = (line.rstrip("\r\n") for line in handle)
+        first = next(lines, "") if quoted else next((line for line in lines if line.strip()), "")
     if quoted:
         names = [n.strip() for n in next(csv.reader([first], delimiter=sep), [])]
         if len(set(names)) != len(names) or "" in names:
@@ -109,7 +111,8 @@ def _read_json_lines(path: Path) -> pd.DataFrame:
     """One JSON object per line; blank lines skipped; a bad line is reported by its number."""
     numbered = [(n, line) for n, line in enumerate(path.read_text().splitlines(), 1) if line.strip()]
     try:
-        frame = pd.read_json(io.StringIO("\n".join(line for _, line in numbered)), lines=True, dtype=False)
+        text = io.StringIO("\n".join(line for _, line in numbered))
+        frame = pd.read_json(text, lines=True, dtype=False, convert_dates=False, keep_default_dates=False)
     except (ValueError, TypeError, AttributeError):  # pandas' error for non-object lines varies
         frame = None
     if frame is None or len(frame) != len(numbered):

@@ -56,7 +56,7 @@ class WorldSummary(BaseModel):
     n_items: int
     n_events: int
     n_event_files: int
-    start_time: datetime | None
+    start_time: datetime | None  # demo: the window [end - days, end); real data: first and last event
     end_time: datetime | None
     event_counts: dict[str, int]
 

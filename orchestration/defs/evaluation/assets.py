@@ -5,6 +5,7 @@ import json
 import dagster as dg
 import numpy as np
 import pandas as pd
+import torch
 
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from orchestration.defs.common.artifacts import staging
@@ -86,7 +87,12 @@ def offline_evaluation(context: dg.AssetExecutionContext, platform: PlatformReso
         return [funnel.rank(u, n) for u in batch]
 
     models = {"ours": full_funnel, "two_tower": retrieval_only, "popularity": popularity}
-    results = {name: evaluate_topk(fn, test, ks=RETRIEVAL.ks) for name, fn in models.items()}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # per-user batches are small: extra threads only contend
+    try:
+        results = {name: evaluate_topk(fn, test, ks=RETRIEVAL.ks) for name, fn in models.items()}
+    finally:
+        torch.set_num_threads(threads)
     report = {"protocol": "temporal_label_window", "users": len(test), "k": k, "models": results}
     area.evaluation.write_text(json.dumps(report, indent=2))
     context.log.info(json.dumps(report))

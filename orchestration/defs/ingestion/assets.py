@@ -8,21 +8,46 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bento.ingestion.event_log import read_events as read_event_log
-from contracts.schemas import EVENTS_SCHEMA, ITEMS_SCHEMA, NO_POSITION, UNKNOWN, USERS_SCHEMA
+from contracts.schemas import EVENTS_SCHEMA, ITEMS_SCHEMA, MANIFEST_FILE, NO_POSITION, UNKNOWN, USERS_SCHEMA
+from contracts.settings import SourceConfig
 from contracts.sources import materialize_source
-from contracts.world.io import read_items, read_users, read_world
+from contracts.world.io import WorldSummary, read_items, read_summary, read_users, read_world
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
 
 GROUP = "ingestion"
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, description="Users, catalogue and historical events.")
-def source_world(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+class SourceWorldConfig(dg.Config):
+    rebuild: bool = False  # regenerate / re-import even when a world from the same source exists
+
+
+def _same_source(summary: WorldSummary, source: SourceConfig) -> bool:
+    if summary.kind != source.kind:
+        return False
+    if source.kind == "demo":
+        return summary.size == source.size and summary.seed == source.seed
+    return summary.source_path == str(source.path)
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP)
+def source_world(
+    context: dg.AssetExecutionContext, config: SourceWorldConfig, platform: PlatformResource
+) -> dg.MaterializeResult:
+    """Users, catalogue and historical events from the demo generator or a real dataset.
+
+    An existing world from the same source is reused (generation is deterministic by seed, an
+    import by path); `rebuild` forces a fresh one.
+    """
     settings = platform.settings
-    summary = materialize_source(settings.source, settings.paths.world, progress=False)
-    context.log.info(f"world ready: {summary}")
-    meta = summary.model_dump(mode="json") if hasattr(summary, "model_dump") else vars(summary)
+    world = settings.paths.world
+    existing = read_summary(world) if (world / MANIFEST_FILE).exists() else None
+    if existing is not None and not config.rebuild and _same_source(existing, settings.source):
+        context.log.info(f"reusing world at {world}")
+        summary = existing
+    else:
+        summary = materialize_source(settings.source, world, progress=False)
+    meta = summary.model_dump(mode="json")
     return dg.MaterializeResult(metadata={k: _meta(v) for k, v in meta.items()})
 
 

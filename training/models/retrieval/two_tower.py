@@ -80,25 +80,25 @@ class TwoTowerModel(pl.LightningModule):
         return ids.masked_fill(drop, UNKNOWN_INDEX)
 
     def in_batch_loss(self, batch: dict[str, Tensor]) -> Tensor:
-        """Weighted softmax over the batch's items; other rows' items are the negatives."""
+        """Weighted softmax of each row's item against the batch's other distinct items.
+
+        Items are de-duplicated before the item tower runs, so a popular item appearing in several
+        rows is one column: it is never a negative for a row where it is the positive (no
+        "accidental hits"), and the tower does less work.
+        """
+        unique_items, column = torch.unique(batch["item_idx"], return_inverse=True)
+        rows = torch.arange(len(column), device=column.device)
+        first = torch.full_like(unique_items, len(column)).scatter_reduce(0, column, rows, reduce="amin")
         users = {k: batch[k] for k in USER_KEYS}
-        items = {k: batch[k] for k in ITEM_KEYS}
-        users["user_idx"] = self._drop_ids(batch["user_idx"])
-        items["item_idx"] = self._drop_ids(batch["item_idx"])
-        u, v = self.encode_users(users), self.encode_items(items)
-        logits = u @ v.T / self.hparams["temperature"]
+        items = {k: batch[k].index_select(0, first) for k in ITEM_KEYS}
+        users["user_idx"] = self._drop_ids(users["user_idx"])
+        items["item_idx"] = self._drop_ids(items["item_idx"])
+        logits = self.encode_users(users) @ self.encode_items(items).T / self.hparams["temperature"]
         if self.hparams["logq_correction"]:
             # Popular items show up as negatives more often than uniform sampling would; subtracting
             # log q removes that bias so the model does not learn to bury popular items.
-            logits = logits - batch["log_q"].unsqueeze(0)
-        # Another row with the same item, or the same user, is not a negative for this row.
-        same = (batch["item_idx"].unsqueeze(1) == batch["item_idx"].unsqueeze(0)) | (
-            batch["user_idx"].unsqueeze(1) == batch["user_idx"].unsqueeze(0)
-        )
-        same.fill_diagonal_(False)
-        logits = logits.masked_fill(same, torch.finfo(logits.dtype).min)
-        target = torch.arange(len(logits), device=logits.device)
-        per_row = F.cross_entropy(logits, target, reduction="none")
+            logits = logits - batch["log_q"].index_select(0, first).unsqueeze(0)
+        per_row = F.cross_entropy(logits, column, reduction="none")
         weight = batch["weight"]
         return (per_row * weight).sum() / weight.sum().clamp_min(1e-8)
 

@@ -1,0 +1,122 @@
+"""Serving latency of the funnel: `python -m bench.serving_latency [--url http://127.0.0.1:3000]`.
+
+Without ``--url`` it runs the funnel in process over the current bundle and feature store (what a
+request costs without HTTP); with it, it times real POST /recommend calls against a running
+`bentoml serve`. Prints and writes ``bench/results/serving_latency.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results" / "serving_latency.json"
+
+
+def _percentiles(samples_ms: list[float]) -> dict[str, float]:
+    arr = np.asarray(samples_ms)
+    return {f"p{q}": round(float(np.percentile(arr, q)), 2) for q in (50, 95, 99)} | {
+        "mean": round(float(arr.mean()), 2),
+        "n": len(arr),
+    }
+
+
+def _users(n: int, seed: int) -> list[str]:
+    import bentoml
+    import pandas as pd
+
+    root = Path(bentoml.models.get("reco_bundle:latest").path)
+    known = pd.read_parquet(root / "history.parquet")["user_id"].unique().tolist()
+    rng = random.Random(seed)
+    return [rng.choice(known) if rng.random() < 0.9 else f"new-user-{k}" for k in range(n)]
+
+
+def in_process(users: list[str], page_size: int) -> tuple[list[float], dict[str, int]]:
+    import bentoml
+    import torch
+
+    from bento.bundle import ServingBundle
+    from bento.features import OnlineFeatures
+    from bento.funnel.pipeline import Funnel
+    from bento.surfaces import load_serving_config
+    from contracts.api import RecommendRequest
+    from contracts.settings import load_settings
+    from feature_repo.store import open_store
+    from training.export import load_ranker
+
+    torch.set_num_threads(1)  # as the Ranker service does
+    settings = load_settings()
+    root = Path(bentoml.models.get("reco_bundle:latest").path)
+    bundle = ServingBundle.load(root)
+    ranker = load_ranker(root / "ranker")
+    funnel = Funnel(
+        bundle,
+        OnlineFeatures(open_store(settings)),
+        ranker.score,
+        load_serving_config(settings.surfaces_file),
+    )
+    levels: dict[str, int] = {}
+    samples = []
+    for user in users:
+        started = time.perf_counter()
+        reply = funnel.recommend(RecommendRequest(user_id=user, page_size=page_size))
+        samples.append((time.perf_counter() - started) * 1000)
+        key = str(reply.metadata.fallback_level)
+        levels[key] = levels.get(key, 0) + 1
+    return samples, levels
+
+
+def over_http(url: str, users: list[str], page_size: int) -> tuple[list[float], dict[str, int]]:
+    import httpx
+
+    samples, levels = [], {}
+    with httpx.Client(timeout=30) as client:
+        for user in users:
+            started = time.perf_counter()
+            reply = client.post(f"{url}/recommend", json={"user_id": user, "page_size": page_size})
+            samples.append((time.perf_counter() - started) * 1000)
+            key = str(reply.json()["metadata"]["fallback_level"]) if reply.status_code == 200 else "error"
+            levels[key] = levels.get(key, 0) + 1
+    return samples, levels
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", help="time a running service instead of the in-process funnel")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--page-size", type=int, default=20)
+    args = parser.parse_args(argv)
+    users = _users(args.requests + args.warmup, seed=7)
+    run = (
+        (lambda u: over_http(args.url, u, args.page_size))
+        if args.url
+        else (lambda u: in_process(u, args.page_size))
+    )
+    samples, levels = run(users)
+    samples = samples[args.warmup :]
+    result = {
+        "mode": "http" if args.url else "in_process",
+        "latency_ms": _percentiles(samples),
+        "fallback_levels": levels,
+        "page_size": args.page_size,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    print(json.dumps(result, indent=2))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    existing[result["mode"]] = result
+    RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
