@@ -34,7 +34,9 @@ def tiny_platform(platform_home: Path):
     from orchestration.defs.common.resources import PlatformResource
     from orchestration.materialize import materialize_all
 
-    platform = PlatformResource(home=str(platform_home), source_kind="demo", world_size="tiny", seed=7)
+    platform = PlatformResource(
+        home=str(platform_home), source_kind="demo", world_size="tiny", seed=7, progress=False
+    )
     result = materialize_all(platform, dg.DagsterInstance.ephemeral())
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return platform, result

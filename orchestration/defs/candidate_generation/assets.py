@@ -23,7 +23,11 @@ def retrieval_model(context: dg.AssetExecutionContext, platform: PlatformResourc
     events = read_table(paths, "events")
     history = events[events["timestamp"] < split.cut]
     artifacts = train_retrieval(
-        read_table(paths, "users"), read_table(paths, "items"), history, RetrievalConfig(), progress=False
+        read_table(paths, "users"),
+        read_table(paths, "items"),
+        history,
+        RetrievalConfig(),
+        progress=platform.progress,
     )
     area = staging(paths)
     artifacts.save(area.retrieval)

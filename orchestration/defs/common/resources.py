@@ -21,6 +21,7 @@ class PlatformResource(dg.ConfigurableResource):
     source_path: str | None = None
     source_columns: str | None = None
     source_separator: str | None = None
+    progress: bool = True  # progress bars on generation and training (off in tests)
 
     @property
     def settings(self) -> PlatformSettings:

@@ -46,7 +46,7 @@ def source_world(
         context.log.info(f"reusing world at {world}")
         summary = existing
     else:
-        summary = materialize_source(settings.source, world, progress=False)
+        summary = materialize_source(settings.source, world, progress=platform.progress)
     meta = summary.model_dump(mode="json")
     return dg.MaterializeResult(metadata={k: _meta(v) for k, v in meta.items()})
 

@@ -91,7 +91,7 @@ def ranking_model(context: dg.AssetExecutionContext, platform: PlatformResource)
     """Shared-base ranker with a head per surface, exported to TorchScript with its feature manifest."""
     paths = platform.settings.paths
     frame = pd.read_parquet(paths.features / TRAINING_SET_FILE)
-    result = train_ranker(frame, RankerConfig(), progress=False)
+    result = train_ranker(frame, RankerConfig(), progress=platform.progress)
     version = f"v{pd.Timestamp.now(tz='UTC'):%Y%m%d%H%M%S}"
     export_ranker(result.model, staging(paths).ranker, version)
     context.log.info(f"ranker {version}: val AUC {result.val_auc:.4f} in {result.train_seconds:.1f}s")
