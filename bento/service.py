@@ -62,7 +62,18 @@ class Recommender:
         self.ingestor = EventIngestor(
             EventLog(settings.paths.event_log), self.features, self.artifacts.catalogue
         )
+        self._warm_item_cache()
         log.info("serving model %s", self.artifacts.model_version)
+
+    def _warm_item_cache(self) -> None:
+        """Read the hottest items' features before the first request instead of during it."""
+        hot = dict.fromkeys(
+            self.artifacts.lists.get("popular", []) + self.artifacts.lists.get("trending", [])
+        )
+        try:
+            self.features.items(list(hot))
+        except Exception:  # a cold cache is slower, not wrong
+            log.exception("item feature warm-up failed")
 
     def _score(self, features: np.ndarray, surface: str) -> np.ndarray:
         return np.asarray(self.ranker.score(features=features, surface=surface))

@@ -22,6 +22,10 @@ SEGMENT_BYTES = 64 * 1024 * 1024
 SEGMENT_GLOB = "segment-*.log"
 
 
+class EventLogBusyError(RuntimeError):
+    pass
+
+
 @dataclass(frozen=True)
 class AppendResult:
     event_id: str
@@ -59,7 +63,14 @@ class EventLog:
         self.segment_bytes = segment_bytes
         self._mutex = threading.Lock()
         self._lock_file = open(self.directory / "writer.lock", "a+b")  # noqa: SIM115
-        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            self._lock_file.close()
+            raise EventLogBusyError(
+                f"event log {self.directory} already has a writer; the embedded log takes one writer "
+                "process (run one Recommender worker, or use the Redis Streams backend)"
+            ) from error
         self._ids: set[str] = set()
         self._keys: set[str] = set()
         self._count = 0

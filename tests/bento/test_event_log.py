@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bento.ingestion.event_log import EventLog, read_events
+from bento.ingestion.event_log import EventLog, EventLogBusyError, read_events
 
 
 def event(n: int, **overrides: object) -> dict:
@@ -81,10 +81,9 @@ def test_segments_rotate(tmp_path: Path) -> None:
     assert len(list(read_events(tmp_path))) == 10
 
 
-def test_second_writer_is_refused(tmp_path: Path) -> None:
-    import fcntl
-
+def test_second_writer_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     log = EventLog(tmp_path)
-    with open(tmp_path / "writer.lock", "a+b") as handle, pytest.raises(BlockingIOError):
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with pytest.raises(EventLogBusyError, match="already has a writer"):
+        EventLog(tmp_path)
     log.close()
+    EventLog(tmp_path).close()  # free again once the first writer is gone
