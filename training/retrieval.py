@@ -8,6 +8,7 @@ catalogue and a cold user still gets a profile-based query vector.
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -129,10 +130,10 @@ def train_retrieval(
     datamodule.setup("fit")
     assert datamodule.featurizer is not None
     model = TwoTowerModel(**datamodule.model_kwargs())  # type: ignore[arg-type]
+    steps_per_epoch = max(len(datamodule.train_dataloader()), 1)
+    epochs = max(config.max_epochs, math.ceil(config.min_steps / steps_per_epoch))
     with tempfile.TemporaryDirectory(prefix="two_tower_") as tmp:
-        trainer = make_trainer(
-            max_epochs=config.max_epochs, max_steps=config.max_steps, progress=progress, root_dir=tmp
-        )
+        trainer = make_trainer(max_epochs=epochs, max_steps=config.max_steps, progress=progress, root_dir=tmp)
         trainer.fit(model, datamodule=datamodule)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     featurizer = datamodule.featurizer

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from contracts.features import USER_STATS_FEATURES
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from feature_repo.batch.windows import WINDOWS, FeatureWindows
 
@@ -70,19 +71,7 @@ def _as_list(value: object) -> list:
 
 
 def _empty_user_stats() -> pd.DataFrame:
-    return pd.DataFrame(
-        columns=[
-            "user_id",
-            "user_events_7d",
-            "user_clicks_30d",
-            "user_purchases_30d",
-            "user_ctr_30d",
-            "user_avg_price",
-            "user_top_categories",
-            "user_top_category_shares",
-            "event_timestamp",
-        ]
-    )
+    return pd.DataFrame(columns=["user_id", *USER_STATS_FEATURES, "event_timestamp"])
 
 
 def user_stats(events: pd.DataFrame, items: pd.DataFrame, snapshots: Sequence[pd.Timestamp]) -> pd.DataFrame:

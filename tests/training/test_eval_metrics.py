@@ -34,7 +34,8 @@ def test_ndcg_at_k() -> None:
     # hits at ranks 1 and 3: DCG = 1 + 1/log2(4) = 1.5; ideal = 1 + 1/log2(3)
     assert ndcg_at_k(["a", "b", "c"], {"a", "c"}, 3) == pytest.approx(1.5 / (1 + 1 / math.log2(3)))
     # ideal DCG only counts min(k, |relevant|) = 2 hits even though 3 items are relevant
-    assert ndcg_at_k(["x", "a"], {"a", "b", "c"}, 2) == pytest.approx((1 / math.log2(3)) / (1 + 1 / math.log2(3)))
+    ideal = 1 + 1 / math.log2(3)
+    assert ndcg_at_k(["x", "a"], {"a", "b", "c"}, 2) == pytest.approx((1 / math.log2(3)) / ideal)
     assert ndcg_at_k(["a", "b"], {"a", "b"}, 2) == pytest.approx(1.0)
     assert ndcg_at_k(["x", "y"], {"a"}, 2) == 0.0
 
@@ -66,7 +67,8 @@ def test_evaluate_topk_averages_users_with_target_items() -> None:
         calls.append(users)
         return [lists[u][:k] for u in users]
 
-    result = evaluate_topk(recommend, {"u1": {"a"}, "u2": {"z", "q"}, "u3": set()}, ks=(1, 3), catalogue_size=10)
+    test = {"u1": {"a"}, "u2": {"z", "q"}, "u3": set()}
+    result = evaluate_topk(recommend, test, ks=(1, 3), catalogue_size=10)
     assert calls == [["u1", "u2"]]  # one batched call; u3 has no test items
     assert result["n_users"] == 2
     assert result["recall@1"] == pytest.approx(0.5)
@@ -98,7 +100,8 @@ def test_popularity_excludes_seen_items_and_orders_by_weight() -> None:
 
 
 def test_temporal_split_keeps_train_strictly_earlier() -> None:
-    rows = [("u1", f"i{t}", "click", t) for t in range(10)] + [("u1", "z", "impression", 20), ("u2", "a", "view", 1)]
+    rows = [("u1", f"i{t}", "click", t) for t in range(10)]
+    rows += [("u1", "z", "impression", 20), ("u2", "a", "view", 1)]
     train, test = temporal_split(_events(rows), test_fraction=0.2)
     assert sorted(test["item_id"]) == ["i8", "i9"]
     assert set(train["item_id"]) == {f"i{t}" for t in range(8)} | {"a"}  # later impression dropped too

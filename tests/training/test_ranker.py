@@ -46,7 +46,9 @@ def test_standardisation_is_learned_from_training_rows(ranking_frame: pd.DataFra
     assert "net.mean" in model.state_dict() and "net.std" in model.state_dict()
 
 
-def test_train_ranker_learns_the_planted_signal(ranking_frame: pd.DataFrame, small_ranker_config: RankerConfig) -> None:
+def test_train_ranker_learns_the_planted_signal(
+    ranking_frame: pd.DataFrame, small_ranker_config: RankerConfig
+) -> None:
     artifacts = train_ranker(ranking_frame, small_ranker_config, progress=False)
     assert artifacts.n_rows == len(ranking_frame)
     assert artifacts.val_auc > 0.75, artifacts.val_auc

@@ -42,7 +42,9 @@ def test_round_trip_matches_eager_model(model: RankerModel, tmp_path) -> None:
 
 def test_scores_rows_built_by_the_shared_feature_function(model: RankerModel, tmp_path) -> None:
     loaded = load_ranker(export_ranker(model, tmp_path, "v1"))
-    raw = pd.DataFrame({"item_price": [10.0, None], "device": ["mobile", "tablet"], "retrieval_score": [0.3, 0.9]})
+    raw = pd.DataFrame(
+        {"item_price": [10.0, None], "device": ["mobile", "tablet"], "retrieval_score": [0.3, 0.9]}
+    )
     scores = loaded.score(ranker_inputs(raw), "related_items")
     assert scores.shape == (2,) and ((scores >= 0) & (scores <= 1)).all()
     assert loaded.score(np.zeros((0, len(RANKER_INPUTS)), np.float32), "home_feed").shape == (0,)

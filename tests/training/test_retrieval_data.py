@@ -18,7 +18,8 @@ from training.synthetic import SyntheticWorld
 
 
 def test_synthetic_world_follows_the_schemas(world: SyntheticWorld) -> None:
-    for frame, schema in ((world.users, USERS_SCHEMA), (world.items, ITEMS_SCHEMA), (world.events, EVENTS_SCHEMA)):
+    pairs = ((world.users, USERS_SCHEMA), (world.items, ITEMS_SCHEMA), (world.events, EVENTS_SCHEMA))
+    for frame, schema in pairs:
         table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
         assert table.num_rows == len(frame)
 
