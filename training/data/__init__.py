@@ -1,0 +1,1 @@
+"""Data preparation, one LightningDataModule per funnel stage."""
