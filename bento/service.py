@@ -7,26 +7,34 @@ The Ranker declares a GPU and runs on the CPU where there is none.
 from __future__ import annotations
 
 import logging
+import math
 import os
+import time
+from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 import bentoml
 import numpy as np
 import torch
 from bentoml.exceptions import InvalidArgument, NotFound
+from starlette.responses import JSONResponse
 
 from bento.bundle import ServingBundle
 from bento.features import OnlineFeatures
 from bento.funnel.pipeline import Funnel
 from bento.ingestion.event_log import EventLog
 from bento.ingestion.events import EventIngestor, UnknownItemError
+from bento.ingestion.rate_limit import TokenBuckets
+from bento.ingestion.settings import load_ingestion_config
 from bento.surfaces import load_serving_config
-from contracts.api import EventAck, EventIn, RecommendRequest, RecommendResponse, RelatedRequest
+from contracts.api import BatchAck, EventAck, EventIn, RecommendRequest, RecommendResponse, RelatedRequest
 from contracts.settings import load_settings
 from feature_repo.store import open_store
 from training.export import load_ranker
 
 log = logging.getLogger(__name__)
+CLIENT_HEADER = "x-client-id"
 BUNDLE_TAG = os.environ.get("RECO_BUNDLE_TAG", "reco_bundle:latest")
 # One request scores ~1,000 rows: intra-op threads only contend with the other workers on a CPU.
 SCORING_THREADS = int(os.environ.get("RECO_SCORING_THREADS", "1"))
@@ -62,6 +70,9 @@ class Recommender:
         self.ingestor = EventIngestor(
             EventLog(settings.paths.event_log), self.features, self.artifacts.catalogue
         )
+        self.ingestion = load_ingestion_config()
+        limits = self.ingestion.rate_limit
+        self.buckets = TokenBuckets(rate_per_s=limits.events_per_second, burst=limits.burst)
         self._warm_item_cache()
         log.info("serving model %s", self.artifacts.model_version)
 
@@ -90,8 +101,38 @@ class Recommender:
         return self.funnel.related(parsed)
 
     @bentoml.api(input_spec=EventIn, route="/events")
-    def events(self, **event: object) -> EventAck:
+    def events(self, ctx: bentoml.Context, **event: object) -> EventAck:
+        if (limited := self._rate_limited(ctx, cost=1)) is not None:
+            return limited  # type: ignore[return-value]  # BentoML passes a Response through as is
         try:
             return self.ingestor.ingest(EventIn.model_validate(event))
         except UnknownItemError as error:
             raise InvalidArgument(str(error)) from error
+
+    @bentoml.api(route="/events/batch")
+    def events_batch(self, events: list[Any], ctx: bentoml.Context) -> BatchAck:
+        """Up to `max_batch_size` events; each is accepted, a duplicate, or rejected with a reason."""
+        if not events:
+            raise InvalidArgument("events: the batch is empty")
+        if len(events) > self.ingestion.max_batch_size:
+            raise InvalidArgument(
+                f"events: {len(events)} events exceed the batch limit of {self.ingestion.max_batch_size}"
+            )
+        if (limited := self._rate_limited(ctx, cost=len(events))) is not None:
+            return limited  # type: ignore[return-value]
+        return self.ingestor.ingest_batch(events)
+
+    def _rate_limited(self, ctx: bentoml.Context, cost: int) -> JSONResponse | None:
+        headers = ctx.request.headers
+        client = headers.get(CLIENT_HEADER) or (ctx.request.client.host if ctx.request.client else "unknown")
+        decision = self.buckets.take(client, cost, time.monotonic())
+        if decision.allowed:
+            return None
+        retry_after = str(max(1, math.ceil(decision.retry_after_s)))
+        # With a Context parameter BentoML applies ctx.response's status and headers to any reply.
+        ctx.response.status_code = HTTPStatus.TOO_MANY_REQUESTS
+        ctx.response.metadata["Retry-After"] = retry_after
+        return JSONResponse(
+            {"error": f"rate limit exceeded for client {client!r}; retry after {retry_after} s"},
+            status_code=HTTPStatus.TOO_MANY_REQUESTS,
+        )

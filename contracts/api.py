@@ -102,3 +102,19 @@ class ResponseMetadata(BaseModel):
 class RecommendResponse(BaseModel):
     items: list[RecommendedItem]
     metadata: ResponseMetadata
+
+
+class BatchEventResult(BaseModel):
+    index: int
+    event_id: str | None
+    status: Literal["accepted", "duplicate", "rejected"]
+    reason: str | None = None
+
+
+class BatchAck(BaseModel):
+    """Per-event outcome of a batch: valid events are kept even when others are rejected."""
+
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[BatchEventResult]

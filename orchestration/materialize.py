@@ -30,7 +30,10 @@ def bundle_is_fresh(platform: PlatformResource) -> bool:
 
 def materialize_all(platform: PlatformResource, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     job = defs.resolve_job_def("full_loop")
-    return job.execute_in_process(instance=instance, resources={"platform": platform}, raise_on_error=False)
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # step events stay in the UI
+    return job.execute_in_process(
+        run_config=quiet, instance=instance, resources={"platform": platform}, raise_on_error=False
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from bento.features import OnlineFeatures
 from bento.ingestion.event_log import EventLog
-from contracts.api import EventAck, EventIn
+from contracts.api import BatchAck, BatchEventResult, EventAck, EventIn
 from contracts.schemas import NO_POSITION, UNKNOWN
 from contracts.session import next_session_state
 
@@ -37,6 +39,15 @@ def to_record(event: EventIn, received_at: datetime) -> dict:
     }
 
 
+def validation_reason(error: ValidationError) -> str:
+    """One line naming each bad field and what is wrong with it."""
+    parts = []
+    for problem in error.errors():
+        field = ".".join(str(p) for p in problem["loc"]) or "event"
+        parts.append(f"{field}: {problem['msg']}")
+    return "; ".join(parts)
+
+
 class EventIngestor:
     def __init__(self, event_log: EventLog, features: OnlineFeatures, catalogue: pd.DataFrame) -> None:
         self.log, self.features, self.catalogue = event_log, features, catalogue
@@ -47,17 +58,56 @@ class EventIngestor:
         record = to_record(event, datetime.now(UTC))
         result = self.log.append(record)  # returns only once fsync'd: the acknowledgement is durable
         if not result.duplicate:
-            self._update_session(event, record)
+            self._update_session([(event, record)])
         return EventAck(
             event_id=record["event_id"], accepted=True, duplicate=result.duplicate, log_offset=result.offset
         )
 
-    def _update_session(self, event: EventIn, record: dict) -> None:
+    def ingest_batch(self, raw_events: list[Any]) -> BatchAck:
+        """Validate each event on its own; append the valid ones with one fsync; report per event."""
+        received_at = datetime.now(UTC)
+        results: dict[int, BatchEventResult] = {}
+        valid: list[tuple[int, EventIn, dict]] = []
+        for index, raw in enumerate(raw_events):
+            try:
+                event = EventIn.model_validate(raw)
+            except ValidationError as error:
+                results[index] = _rejected(index, None, validation_reason(error))
+                continue
+            if event.item_id not in self.catalogue.index:
+                reason = f"item_id: {event.item_id!r} is not in the catalogue"
+                results[index] = _rejected(index, event.event_id, reason)
+                continue
+            valid.append((index, event, to_record(event, received_at)))
+        appended = self.log.append_many([record for _, _, record in valid])
+        fresh: dict[str, list[tuple[EventIn, dict]]] = {}
+        for (index, event, record), result in zip(valid, appended, strict=True):
+            status = "duplicate" if result.duplicate else "accepted"
+            results[index] = BatchEventResult(index=index, event_id=record["event_id"], status=status)
+            if not result.duplicate:
+                fresh.setdefault(event.user_id, []).append((event, record))
+        for user_events in fresh.values():
+            self._update_session(user_events)
+        ordered = [results[i] for i in sorted(results)]
+        return BatchAck(
+            accepted=sum(r.status == "accepted" for r in ordered),
+            duplicates=sum(r.status == "duplicate" for r in ordered),
+            rejected=sum(r.status == "rejected" for r in ordered),
+            results=ordered,
+        )
+
+    def _update_session(self, events: list[tuple[EventIn, dict]]) -> None:
+        """Fold one user's new events into their session, in log order, and push once."""
+        user_id = events[0][0].user_id
         try:
-            category = str(self.catalogue.at[event.item_id, "category"])
-            state = next_session_state(
-                self.features.session(event.user_id), event.event_type, event.item_id, category
-            )
-            self.features.push_session(event.user_id, state, datetime.fromisoformat(record["timestamp"]))
-        except Exception:  # the event is durable; the archiver replays it into batch features
-            log.exception("session feature push failed for event %s", record["event_id"])
+            state = self.features.session(user_id)
+            for event, _ in events:
+                category = str(self.catalogue.at[event.item_id, "category"])
+                state = next_session_state(state, event.event_type, event.item_id, category)
+            self.features.push_session(user_id, state, datetime.fromisoformat(events[-1][1]["timestamp"]))
+        except Exception:  # the events are durable; the archiver replays them into batch features
+            log.exception("session feature push failed for user %s", user_id)
+
+
+def _rejected(index: int, event_id: str | None, reason: str) -> BatchEventResult:
+    return BatchEventResult(index=index, event_id=event_id, status="rejected", reason=reason)

@@ -8,11 +8,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 READY_TIMEOUT_S = 240.0
+# Low limits so a test can reach them; each test posts from its own X-Client-Id.
+TEST_INGESTION_LIMITS = "max_batch_size: 200\nrate_limit: {events_per_second: 10, burst: 250}\n"
 
 
 def _free_port() -> int:
@@ -26,7 +29,10 @@ def service_url(tiny_platform) -> Iterator[str]:
     port = _free_port()
     command = [sys.executable, "-m", "bentoml", "serve", "bento.service:Recommender", "--port", str(port)]
     log = open(os.environ["RECO_HOME"] + "/serve.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+    limits = Path(os.environ["RECO_HOME"]) / "ingestion.yaml"
+    limits.write_text(TEST_INGESTION_LIMITS)
+    env = {**os.environ, "RECO_INGESTION_CONFIG": str(limits)}
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + READY_TIMEOUT_S
     try:
