@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from training.index.faiss_index import ItemIndex
 
 
@@ -26,6 +29,8 @@ class ServingBundle:
     history: dict[str, set[str]]
     lists: dict[str, list[str]]
     segment_lists: dict[str, list[str]]
+    availability: Callable[[], frozenset[str]] | None = None  # the filter store, when attached
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def load(cls, root: Path) -> ServingBundle:
@@ -60,5 +65,27 @@ class ServingBundle:
         vectors[known] = self.item_embeddings[positions[known].astype(int)]
         return vectors, known
 
-    def unavailable(self) -> set[str]:
-        return set(self.catalogue.index[~self.catalogue["in_stock"].astype(bool)])
+    def unavailable(self) -> frozenset[str]:
+        if self.availability is not None:
+            return self.availability()
+        return frozenset(self.catalogue.index[~self.catalogue["in_stock"].astype(bool)])
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[list[list[str]], np.ndarray]:
+        with self._lock:  # FAISS indices are not safe to search while another thread adds
+            return self.index.search(queries, k)
+
+    def put_item(self, item_id: str, attributes: dict[str, object], vector: np.ndarray) -> None:
+        """Make a created or changed item servable now: catalogue row, embedding, index entry."""
+        with self._lock:
+            self.catalogue.loc[item_id, list(attributes)] = list(attributes.values())
+            position = self.item_positions.get(item_id)
+            if position is None:
+                self.item_positions.loc[item_id] = len(self.item_embeddings)
+                self.item_embeddings = np.vstack([self.item_embeddings, vector[None, :]])
+            else:
+                self.item_embeddings[int(position)] = vector
+            self.index.add([item_id], vector[None, :])
+
+    def drop_item(self, item_id: str) -> None:
+        with self._lock:
+            self.index.remove([item_id])

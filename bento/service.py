@@ -21,6 +21,9 @@ from bentoml.exceptions import InvalidArgument, NotFound
 from starlette.responses import JSONResponse
 
 from bento.bundle import ServingBundle
+from bento.catalogue.filter_store import FilterStore
+from bento.catalogue.writes import CatalogueWriter
+from bento.catalogue.writes import UnknownItemError as UnknownCatalogueItemError
 from bento.features import OnlineFeatures
 from bento.funnel.pipeline import Funnel
 from bento.ingestion.event_log import EventLog
@@ -28,7 +31,18 @@ from bento.ingestion.events import EventIngestor, UnknownItemError
 from bento.ingestion.rate_limit import TokenBuckets
 from bento.ingestion.settings import load_ingestion_config
 from bento.surfaces import load_serving_config
-from contracts.api import BatchAck, EventAck, EventIn, RecommendRequest, RecommendResponse, RelatedRequest
+from contracts.api import (
+    BatchAck,
+    EventAck,
+    EventIn,
+    ItemAck,
+    ItemIn,
+    ItemRef,
+    ItemUpdate,
+    RecommendRequest,
+    RecommendResponse,
+    RelatedRequest,
+)
 from contracts.settings import load_settings
 from feature_repo.store import open_store
 from training.export import load_ranker
@@ -63,7 +77,12 @@ class Recommender:
     def __init__(self) -> None:
         settings = load_settings()
         self.artifacts = ServingBundle.load(Path(self.bundle.path))
-        self.features = OnlineFeatures(open_store(settings))
+        store = open_store(settings)
+        self.features = OnlineFeatures(store)
+        self.filters = FilterStore(settings.paths.filter_store)
+        self.filters.seed(self.artifacts.catalogue)
+        self.artifacts.availability = self.filters.unavailable
+        self.catalogue = CatalogueWriter(self.filters, self.artifacts, self.features, store)
         self.funnel = Funnel(
             self.artifacts, self.features, self._score, load_serving_config(settings.surfaces_file)
         )
@@ -96,7 +115,7 @@ class Recommender:
     @bentoml.api(input_spec=RelatedRequest, route="/related")
     def related(self, **request: object) -> RecommendResponse:
         parsed = RelatedRequest.model_validate(request)
-        if parsed.item_id not in self.artifacts.catalogue.index:
+        if self.filters.get(parsed.item_id) is None:
             raise NotFound(f"item_id {parsed.item_id!r} is not in the catalogue")
         return self.funnel.related(parsed)
 
@@ -121,6 +140,25 @@ class Recommender:
         if (limited := self._rate_limited(ctx, cost=len(events))) is not None:
             return limited  # type: ignore[return-value]
         return self.ingestor.ingest_batch(events)
+
+    @bentoml.api(input_spec=ItemIn, route="/items")
+    def put_item(self, **item: object) -> ItemAck:
+        """Create an item, or replace all its attributes; servable on the next request."""
+        return self.catalogue.upsert(ItemIn.model_validate(item))
+
+    @bentoml.api(input_spec=ItemUpdate, route="/items/update")
+    def update_item(self, **change: object) -> ItemAck:
+        try:
+            return self.catalogue.update(ItemUpdate.model_validate(change))
+        except UnknownCatalogueItemError as error:
+            raise NotFound(str(error)) from error
+
+    @bentoml.api(input_spec=ItemRef, route="/items/delete")
+    def delete_item(self, **ref: object) -> ItemAck:
+        try:
+            return self.catalogue.delete(ItemRef.model_validate(ref).item_id)
+        except UnknownCatalogueItemError as error:
+            raise NotFound(str(error)) from error
 
     def _rate_limited(self, ctx: bentoml.Context, cost: int) -> JSONResponse | None:
         headers = ctx.request.headers

@@ -118,3 +118,37 @@ class BatchAck(BaseModel):
     duplicates: int
     rejected: int
     results: list[BatchEventResult]
+
+
+class ItemIn(Strict):
+    """A catalogue item as the catalogue service writes it (create, or replace every attribute)."""
+
+    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    category: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    title: str = Field(min_length=1, max_length=1_000)
+    brand: str = Field(default="unknown", min_length=1, max_length=MAX_ID_LENGTH)
+    price: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    in_stock: bool = True
+    sponsored: bool = False
+    created_at: datetime | None = None
+
+
+class ItemUpdate(Strict):
+    """A partial change: only the fields given (not null) are changed. ``policy_flag`` removes the
+    item from every surface until it is cleared with an empty string."""
+
+    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    price: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    in_stock: bool | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=1_000)
+    policy_flag: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+
+
+class ItemRef(Strict):
+    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+
+
+class ItemAck(BaseModel):
+    item_id: str
+    status: Literal["created", "updated", "deleted"]
+    indexed: bool

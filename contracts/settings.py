@@ -60,6 +60,10 @@ class PlatformPaths(BaseModel):
         return self.home / "event_log"
 
     @property
+    def filter_store(self) -> Path:
+        return self.home / "serving" / "filter_store.db"
+
+    @property
     def bentoml_home(self) -> Path:
         return self.home / "bentoml"
 

@@ -70,9 +70,7 @@ class Funnel:
         excluded = {anchor} | self.bundle.unavailable()
         try:
             ids, _ = (
-                self.bundle.index.search(vectors[:1], self.config.related_neighbours)
-                if known[0]
-                else ([[]], None)
+                self.bundle.search(vectors[:1], self.config.related_neighbours) if known[0] else ([[]], None)
             )
             sources = {"related": ids[0], "popular": self.bundle.lists.get("popular", [])[:50]}
             cands = merge_sources(sources, excluded)
@@ -100,11 +98,11 @@ class Funnel:
         counts = surface.candidates
         sources: dict[str, list[str]] = {}
         if query is not None and counts.collaborative:
-            sources["collaborative"] = self.bundle.index.search(query[None, :], counts.collaborative)[0][0]
+            sources["collaborative"] = self.bundle.search(query[None, :], counts.collaborative)[0][0]
         if session_items and counts.session:
             last, known = self.bundle.item_vectors(session_items[-1:])
             if known[0]:
-                sources["session"] = self.bundle.index.search(last, counts.session)[0][0]
+                sources["session"] = self.bundle.search(last, counts.session)[0][0]
         for name, count in (("trending", counts.trending), ("popular", counts.popular)):
             sources[name] = self.bundle.lists.get(name, [])[:count]
         sources["new_arrival"] = self.bundle.lists.get("new_arrivals", [])[: counts.new_arrivals]

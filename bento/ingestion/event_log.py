@@ -1,63 +1,86 @@
 """A durable, append-only event log on local files: the embedded profile's event stream.
 
-Records are lines ``<crc32 hex> <json>\n`` in numbered segment files. ``append`` returns only after
-``fsync``, so an acknowledged event survives a crash; a torn last line (a crash mid-write) fails its
-checksum and is cut when the log is reopened. Duplicates are recognised by event id and by the
-natural key (user, item, type, timestamp), so a client retry with a new id is counted once.
+Format: lines ``<crc32 hex> <json>\\n`` in numbered segment files (a new one past ``segment_bytes``).
+A record's offset is its 0-based position in the whole log, in append order; a user's events are
+appended in the order they arrive, so reading by offset gives per-user order.
+
+Fsync policy (why an acknowledgement means durable): ``append_many`` writes the batch with one
+``write``, then ``flush`` and ``fsync`` of the segment, and only then records it in the dedup index
+and returns. The returned ``AppendResult`` is the acknowledgement, so a client hears "accepted" only
+for records on stable storage; the cost is one fsync per batch, which batching amortises. When a
+segment file is created (first open, rotation) the directory is fsync'd too, so its name survives a
+power loss. If a write or fsync fails the log refuses further appends until it is reopened: after a
+failed fsync the page cache can no longer be trusted, and recovery re-checks every record.
+
+Recovery: on open the writer re-reads every segment, rebuilding the dedup index (event id and the
+natural key user|item|type|timestamp, so a client retry with a new id is counted once) and cutting a
+torn last line (bad checksum or no newline: a crash mid-write); ``torn_bytes_cut`` reports it.
+
+Concurrency: one writer process per directory (a non-blocking ``flock``; a second writer gets
+``EventLogBusyError``). Readers take no lock and see complete lines only: ``read_events`` (everything,
+for archivers) and ``EventLogReader`` (by offset, for consumers in another process). Such a reader may
+see a batch a moment before its fsync returns; a process crash keeps those records (the page cache
+survives) and the client's retry is then a duplicate; only a power loss could take them back.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
+import logging
 import os
 import threading
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bento.ingestion.segments import (
+    SEGMENT_GLOB,
+    EventLogReader,
+    OffsetIndex,
+    encode_record,
+    fsync_directory,
+    list_segments,
+    natural_key,
+    read_events,
+    scan_segment,
+)
+
+__all__ = [
+    "SEGMENT_BYTES",
+    "SEGMENT_GLOB",
+    "AppendResult",
+    "EventLog",
+    "EventLogBusyError",
+    "EventLogFailedError",
+    "EventLogReader",
+    "natural_key",
+    "read_events",
+]
+
 SEGMENT_BYTES = 64 * 1024 * 1024
-SEGMENT_GLOB = "segment-*.log"
+
+log = logging.getLogger(__name__)
 
 
 class EventLogBusyError(RuntimeError):
     pass
 
 
+class EventLogFailedError(RuntimeError):
+    """A write or fsync failed: nothing more is appended until the log is reopened (and recovered)."""
+
+
 @dataclass(frozen=True)
 class AppendResult:
     event_id: str
-    offset: int
+    offset: int  # where the record is; for a duplicate, where the record it duplicates is
     duplicate: bool
-
-
-def natural_key(record: dict[str, Any]) -> str:
-    return "|".join(str(record.get(k)) for k in ("user_id", "item_id", "event_type", "timestamp"))
-
-
-def _encode(record: dict[str, Any]) -> bytes:
-    body = json.dumps(record, separators=(",", ":"), sort_keys=True).encode()
-    return b"%08x " % zlib.crc32(body) + body + b"\n"
-
-
-def _decode(line: bytes) -> dict[str, Any] | None:
-    if len(line) < 10 or not line.endswith(b"\n") or line[8:9] != b" ":
-        return None
-    body = line[9:-1]
-    try:
-        if int(line[:8], 16) != zlib.crc32(body):
-            return None
-        return json.loads(body)
-    except ValueError:
-        return None
 
 
 class EventLog:
     """Single-writer (guarded by an exclusive file lock), many-reader event log."""
 
-    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES) -> None:
+    def __init__(self, directory: Path | str, segment_bytes: int = SEGMENT_BYTES) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.segment_bytes = segment_bytes
@@ -71,43 +94,44 @@ class EventLog:
                 f"event log {self.directory} already has a writer; the embedded log takes one writer "
                 "process (run one Recommender worker, or use the Redis Streams backend)"
             ) from error
-        self._ids: set[str] = set()
-        self._keys: set[str] = set()
-        self._count = 0
+        self._ids: dict[str, int] = {}
+        self._keys: dict[str, int] = {}
+        self._index = OffsetIndex()
+        self._failed: BaseException | None = None
         self.torn_bytes_cut = self._recover()
-        self._segment = self._segments()[-1] if self._segments() else self._new_segment_path(0)
+        segments = list_segments(self.directory)
+        self._segment = segments[-1] if segments else self._create_segment(0)
         self._file = open(self._segment, "ab")  # noqa: SIM115
 
-    def _segments(self) -> list[Path]:
-        return sorted(self.directory.glob(SEGMENT_GLOB))
-
-    def _new_segment_path(self, index: int) -> Path:
-        return self.directory / f"segment-{index:08d}.log"
+    def _create_segment(self, index: int) -> Path:
+        path = self.directory / f"segment-{index:08d}.log"
+        path.touch()
+        fsync_directory(self.directory)
+        return path
 
     def _recover(self) -> int:
-        """Rebuild the dedup index and cut a torn tail left by a crash mid-write."""
+        """Rebuild the dedup and offset indexes and cut a torn tail left by a crash mid-write."""
         cut = 0
-        for segment in self._segments():
-            good = 0
-            with open(segment, "rb") as handle:
-                for line in handle:
-                    record = _decode(line)
-                    if record is None:
-                        break
-                    good += len(line)
-                    self._remember(record)
+        segments = list_segments(self.directory)
+        for segment in segments:
+            good = scan_segment(
+                segment, 0, lambda record, position, s=segment: self._remember(record, s, position)
+            )
             size = segment.stat().st_size
             if good < size:
+                if segment != segments[-1]:  # crashes tear only the last segment: this is media damage
+                    log.warning("corrupt record inside %s: cutting %d bytes after it", segment, size - good)
                 cut += size - good
                 with open(segment, "r+b") as handle:
                     handle.truncate(good)
                     os.fsync(handle.fileno())
         return cut
 
-    def _remember(self, record: dict[str, Any]) -> None:
-        self._ids.add(record["event_id"])
-        self._keys.add(natural_key(record))
-        self._count += 1
+    def _remember(self, record: dict[str, Any], segment: Path, position: int) -> None:
+        offset = self._index.count
+        self._index.add(segment, position)
+        self._ids.setdefault(record["event_id"], offset)
+        self._keys.setdefault(natural_key(record), offset)
 
     def is_duplicate(self, record: dict[str, Any]) -> bool:
         return record["event_id"] in self._ids or natural_key(record) in self._keys
@@ -116,47 +140,75 @@ class EventLog:
         """Append records durably (one fsync for the batch); duplicates are acknowledged, not written."""
         results: list[AppendResult] = []
         with self._mutex:
-            payload = bytearray()
+            if self._failed is not None:
+                raise EventLogFailedError(f"event log {self.directory} failed earlier; reopen it") from (
+                    self._failed
+                )
+            new_ids: dict[str, int] = {}
+            new_keys: dict[str, int] = {}
+            lines: list[bytes] = []
             for record in records:
-                if self.is_duplicate(record):
-                    results.append(AppendResult(record["event_id"], -1, True))
+                event_id, key = record["event_id"], natural_key(record)
+                seen = self._ids.get(event_id, new_ids.get(event_id))
+                if seen is None:
+                    seen = self._keys.get(key, new_keys.get(key))
+                if seen is not None:
+                    results.append(AppendResult(event_id, seen, True))
                     continue
-                payload += _encode(record)
-                self._remember(record)
-                results.append(AppendResult(record["event_id"], self._count - 1, False))
-            if payload:
-                self._file.write(payload)
-                self._file.flush()
-                os.fsync(self._file.fileno())
+                offset = self._index.count + len(lines)
+                new_ids[event_id] = new_keys[key] = offset
+                lines.append(encode_record(record))
+                results.append(AppendResult(event_id, offset, False))
+            if lines:
+                self._write(lines)
+                self._ids.update(new_ids)
+                self._keys.update(new_keys)
                 self._maybe_rotate()
         return results
 
+    def _write(self, lines: list[bytes]) -> None:
+        position = self._file.tell()
+        try:
+            self._file.write(b"".join(lines))
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except BaseException as error:
+            self._failed = error
+            raise
+        for line in lines:  # only now are the records visible to read(): they are durable
+            self._index.add(self._segment, position)
+            position += len(line)
+
     def append(self, record: dict[str, Any]) -> AppendResult:
         return self.append_many([record])[0]
+
+    def read(self, from_offset: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """Up to ``limit`` acknowledged records from ``from_offset`` on, as (offset, record)."""
+        return self._index.read(from_offset, limit)
+
+    def end_offset(self) -> int:
+        """The offset the next record will get (the number of records in the log)."""
+        return self._index.count
 
     def _maybe_rotate(self) -> None:
         if self._file.tell() < self.segment_bytes:
             return
         self._file.close()
-        index = int(self._segment.stem.split("-")[1]) + 1
-        self._segment = self._new_segment_path(index)
+        self._segment = self._create_segment(int(self._segment.stem.split("-")[1]) + 1)
         self._file = open(self._segment, "ab")  # noqa: SIM115
 
     def __len__(self) -> int:
-        return self._count
+        return self._index.count
 
     def close(self) -> None:
+        if self._lock_file.closed:
+            return
         self._file.close()
         fcntl.flock(self._lock_file, fcntl.LOCK_UN)
         self._lock_file.close()
 
+    def __enter__(self) -> EventLog:
+        return self
 
-def read_events(directory: Path) -> Iterator[dict[str, Any]]:
-    """Every intact record in log order, without taking the writer lock (for archivers)."""
-    for segment in sorted(Path(directory).glob(SEGMENT_GLOB)):
-        with open(segment, "rb") as handle:
-            for line in handle:
-                record = _decode(line)
-                if record is None:
-                    break
-                yield record
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from training.export import LoadedRanker
-from training.index.faiss_index import ItemIndex
 
 from bento.funnel.candidates import affinity, merge_sources
 from contracts.features import SESSION_DEFAULTS, ranker_inputs
+from training.export import LoadedRanker
+from training.index.faiss_index import ItemIndex
 from training.retrieval import RetrievalArtifacts
 
 EVAL_SURFACE = "home_feed"

@@ -1,0 +1,1 @@
+"""The live catalogue: item writes, the strongly consistent filter store, incremental indexing."""

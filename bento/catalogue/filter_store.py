@@ -1,0 +1,124 @@
+"""The filter store: item availability that must hold on the very next request.
+
+Deletions, stock and policy flags live here, in SQLite with WAL, not in the feature store: they are
+read on every request and must never be stale. Each request asks SQLite whether anything changed
+(``PRAGMA data_version``, microseconds) and reloads the unavailable set only when it did, so a write
+by any process is seen by every worker's next request.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+COLUMNS = ("item_id", "category", "brand", "title", "price", "created_at", "in_stock", "sponsored")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    item_id TEXT PRIMARY KEY, category TEXT NOT NULL, brand TEXT NOT NULL, title TEXT NOT NULL,
+    price REAL, created_at TEXT NOT NULL, in_stock INTEGER NOT NULL, sponsored INTEGER NOT NULL,
+    policy_flag TEXT, deleted INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS unavailable ON items (deleted, in_stock) WHERE deleted = 1 OR in_stock = 0
+    OR policy_flag IS NOT NULL;
+"""
+
+
+class FilterStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a committed write survives power loss
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+        self._seen_version = -1
+        self._unavailable: frozenset[str] = frozenset()
+
+    def seed(self, catalogue: pd.DataFrame) -> int:
+        """Load the bundle's catalogue once; later writes through the API are kept over it."""
+        rows = [
+            (
+                item_id,
+                str(r.category),
+                str(r.brand),
+                str(r.title),
+                None if pd.isna(r.price) else float(r.price),
+                pd.Timestamp(r.created_at).isoformat(),
+                int(bool(r.in_stock)),
+                int(bool(r.sponsored)),
+                _now(),
+            )
+            for item_id, r in catalogue.iterrows()
+        ]
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR IGNORE INTO items (item_id, category, brand, title, price, created_at, in_stock,"
+                " sponsored, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._db.execute("COMMIT")
+            self._seen_version = -1
+        return len(rows)
+
+    def upsert(self, item: dict[str, Any]) -> None:
+        values = {**item, "updated_at": _now(), "deleted": 0}
+        names = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        updates = ", ".join(f"{k} = excluded.{k}" for k in values if k != "item_id")
+        with self._lock:
+            self._db.execute(
+                f"INSERT INTO items ({names}) VALUES ({marks}) ON CONFLICT(item_id) DO UPDATE SET {updates}",
+                [_sql(v) for v in values.values()],
+            )
+            self._seen_version = -1  # our own writes do not bump this connection's data_version
+
+    def update(self, item_id: str, changes: dict[str, Any]) -> bool:
+        """Apply ``changes`` to a live item; False when the item does not exist or was deleted."""
+        assignments = ", ".join(f"{k} = ?" for k in changes)
+        with self._lock:
+            cursor = self._db.execute(
+                f"UPDATE items SET {assignments}, updated_at = ? WHERE item_id = ? AND deleted = 0",
+                [*(_sql(v) for v in changes.values()), _now(), item_id],
+            )
+            self._seen_version = -1
+        return cursor.rowcount == 1
+
+    def delete(self, item_id: str) -> bool:
+        return self.update(item_id, {"deleted": 1})
+
+    def get(self, item_id: str) -> dict[str, Any] | None:
+        cursor = self._db.execute("SELECT * FROM items WHERE item_id = ? AND deleted = 0", (item_id,))
+        row = cursor.fetchone()
+        return None if row is None else dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+    def unavailable(self) -> frozenset[str]:
+        """Deleted, out-of-stock and policy-flagged items, as of now (reloaded only on change)."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._seen_version:
+            rows = self._db.execute(
+                "SELECT item_id FROM items WHERE deleted = 1 OR in_stock = 0 OR policy_flag IS NOT NULL"
+            ).fetchall()
+            self._unavailable = frozenset(r[0] for r in rows)
+            self._seen_version = version
+        return self._unavailable
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _sql(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

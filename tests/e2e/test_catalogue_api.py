@@ -1,0 +1,80 @@
+"""Catalogue writes over HTTP: deletions and stock changes hold on the next request; new items are
+retrievable at once from their side features."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def _recommend(url: str, user: str, size: int = 20) -> list[dict]:
+    reply = httpx.post(f"{url}/recommend", json={"user_id": user, "page_size": size}, timeout=60)
+    assert reply.status_code == 200, reply.text
+    return reply.json()["items"]
+
+
+def test_deleted_and_out_of_stock_items_vanish_on_the_next_request(service_url: str) -> None:
+    user = "catalogue-user"
+    first, second = (item["item_id"] for item in _recommend(service_url, user)[:2])
+    deleted = httpx.post(f"{service_url}/items/delete", json={"item_id": first}, timeout=30)
+    assert deleted.status_code == 200 and deleted.json()["status"] == "deleted"
+    sold_out = httpx.post(
+        f"{service_url}/items/update", json={"item_id": second, "in_stock": False}, timeout=30
+    )
+    assert sold_out.status_code == 200, sold_out.text
+    for _ in range(3):
+        items = {item["item_id"] for item in _recommend(service_url, user, size=50)}
+        assert first not in items and second not in items
+    assert httpx.post(f"{service_url}/related", json={"item_id": first}, timeout=30).status_code == 404
+    again = httpx.post(f"{service_url}/items/delete", json={"item_id": first}, timeout=30)
+    assert again.status_code == 404 and "catalogue" in again.text
+
+
+def test_a_new_item_is_retrievable_from_its_side_features(service_url: str) -> None:
+    anchor = _recommend(service_url, "catalogue-new")[0]
+    category = anchor["category"]
+    related = httpx.post(f"{service_url}/related", json={"item_id": anchor["item_id"], "page_size": 3}).json()
+    title = "fresh " + category + " item"
+    new = {
+        "item_id": "brand-new-item-1",
+        "category": category,
+        "title": title,
+        "brand": "unknown",
+        "price": 25.0,
+    }
+    created = httpx.post(f"{service_url}/items", json=new, timeout=60)
+    assert created.status_code == 200, created.text
+    assert created.json() == {"item_id": "brand-new-item-1", "status": "created", "indexed": True}
+
+    neighbours = httpx.post(f"{service_url}/related", json={"item_id": "brand-new-item-1", "page_size": 10})
+    assert neighbours.status_code == 200, neighbours.text
+    categories = Counter(item["category"] for item in neighbours.json()["items"])
+    assert categories.most_common(1)[0][0] == category, "side features must place it among its category"
+    click = httpx.post(
+        f"{service_url}/events",
+        json={"user_id": "u-new", "item_id": "brand-new-item-1", "event_type": "click"},
+        timeout=30,
+    )
+    assert click.status_code == 200, "events on a new item are accepted at once"
+    assert related["items"], "sanity: the anchor had neighbours before"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "fragment"),
+    [
+        ("/items", {"item_id": "x", "category": "c", "title": "t", "price": -1}, 400, "price"),
+        ("/items", {"item_id": "x", "title": "t"}, 400, "category"),
+        ("/items/update", {"item_id": "no-such-item", "in_stock": False}, 404, "catalogue"),
+        ("/items/update", {"item_id": "x", "colour": "red"}, 400, "colour"),
+    ],
+)
+def test_bad_catalogue_writes_are_4xx(
+    service_url: str, path: str, body: dict, status: int, fragment: str
+) -> None:
+    reply = httpx.post(f"{service_url}{path}", json=body, timeout=30)
+    assert reply.status_code == status, reply.text
+    assert fragment in reply.text
