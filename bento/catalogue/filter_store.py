@@ -122,3 +122,18 @@ def _sql(value: Any) -> Any:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def read_catalogue_changes(path: Path) -> tuple[pd.DataFrame, set[str]]:
+    """Live items (in the catalogue schema) and deleted ids, for the daily catalogue rebuild."""
+    if not path.exists():
+        return pd.DataFrame(columns=list(COLUMNS)), set()
+    with sqlite3.connect(path) as db:
+        frame = pd.read_sql_query("SELECT * FROM items", db)
+    deleted = set(frame.loc[frame["deleted"] == 1, "item_id"])
+    live = frame[(frame["deleted"] == 0) & frame["policy_flag"].isna()].copy()
+    live["created_at"] = pd.to_datetime(live["created_at"], utc=True, format="ISO8601")
+    live["in_stock"] = live["in_stock"].astype(bool)
+    live["sponsored"] = live["sponsored"].astype(bool)
+    live["price"] = live["price"].astype("float64")
+    return live[list(COLUMNS)], deleted | set(frame.loc[frame["policy_flag"].notna(), "item_id"])

@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bento.catalogue.filter_store import read_catalogue_changes
 from bento.ingestion.event_log import read_events as read_event_log
 from contracts.schemas import EVENTS_SCHEMA, ITEMS_SCHEMA, MANIFEST_FILE, NO_POSITION, UNKNOWN, USERS_SCHEMA
 from contracts.settings import SourceConfig
@@ -111,11 +112,21 @@ def events(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.
     )
 
 
+def overlay_catalogue(items: pd.DataFrame, live: pd.DataFrame, removed: set[str]) -> pd.DataFrame:
+    merged = pd.concat([items[~items["item_id"].isin(set(live["item_id"]))], live], ignore_index=True)
+    return merged[~merged["item_id"].isin(removed)].reset_index(drop=True)
+
+
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[source_world], freshness_policy=DAILY_LOOP)
 def catalogue(platform: PlatformResource) -> dg.MaterializeResult:
-    """The item catalogue: category, brand, price, text, creation time, stock, sponsorship."""
+    """The item catalogue: category, brand, price, text, creation time, stock, sponsorship.
+
+    The source's items, overlaid with what the catalogue API wrote since (created and updated items
+    kept, deleted and policy-flagged items dropped), so retraining never forgets a live change.
+    """
     paths = platform.settings.paths
-    items = read_items(paths.world)
+    live, removed = read_catalogue_changes(paths.filter_store)
+    items = overlay_catalogue(read_items(paths.world), live, removed)
     _write(items, ITEMS_SCHEMA, paths.warehouse / "items.parquet")
     return dg.MaterializeResult(
         metadata={
