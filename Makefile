@@ -49,6 +49,8 @@ ui: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.world_gen --size demo
 	$(BIN)/python -m bench.train_speed
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.serving_latency
 
 clean:
 	rm -rf data
