@@ -6,8 +6,7 @@ request reads ~1,000 of them; session features are never cached, so a click show
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +14,7 @@ import pandas as pd
 from feast import FeatureStore
 from feast.data_source import PushMode
 
+from bento.caching import TTLCache
 from contracts.features import (
     ITEM_STATS_FEATURES,
     ITEM_STATS_VIEW,
@@ -30,6 +30,7 @@ from contracts.features import (
 )
 
 ITEM_CACHE_TTL_S = 300.0
+ITEM_CACHE_CAPACITY = 1_000  # the hottest items: the design's hot-key mitigation
 USER_REFS = (
     [f"{USER_STATS_VIEW}:{f}" for f in USER_STATS_FEATURES]
     + [f"{USER_PROFILE_VIEW}:{f}" for f in USER_PROFILE_FEATURES]
@@ -43,10 +44,17 @@ def _with_defaults(row: dict[str, Any], defaults: dict[str, object]) -> dict[str
 
 
 class OnlineFeatures:
-    def __init__(self, store: FeatureStore, item_ttl_s: float = ITEM_CACHE_TTL_S) -> None:
+    def __init__(
+        self,
+        store: FeatureStore,
+        item_ttl_s: float = ITEM_CACHE_TTL_S,
+        item_capacity: int = ITEM_CACHE_CAPACITY,
+        on_item_lookup: Callable[[bool], None] | None = None,
+    ) -> None:
         self.store = store
-        self.item_ttl_s = item_ttl_s
-        self._items: dict[str, tuple[float, dict[str, Any]]] = {}
+        self.item_cache: TTLCache[dict[str, Any]] = TTLCache(
+            item_capacity, item_ttl_s, on_lookup=on_item_lookup
+        )
 
     def user(self, user_id: str) -> dict[str, Any]:
         """Batch, profile and session features; defaults only where the user has no value yet."""
@@ -61,22 +69,21 @@ class OnlineFeatures:
 
     def items(self, item_ids: Sequence[str]) -> pd.DataFrame:
         """Item features in the order of ``item_ids``: one batched read for the cache misses."""
-        now = time.monotonic()
-        missing = [i for i in dict.fromkeys(item_ids) if (hit := self._items.get(i)) is None or hit[0] < now]
+        rows = {item: self.item_cache.get(item) for item in dict.fromkeys(item_ids)}
+        missing = [item for item, row in rows.items() if row is None]
         if missing:
             raw = self.store.get_online_features(
                 features=ITEM_REFS, entity_rows=[{"item_id": i} for i in missing]
             ).to_dict()
             names = [k for k in raw if k != "item_id"]
             for pos, item in enumerate(missing):
-                self._items[item] = (now + self.item_ttl_s, {n: raw[n][pos] for n in names})
-        return pd.DataFrame(
-            [self._items[i][1] for i in item_ids], index=pd.Index(list(item_ids), name="item_id")
-        )
+                rows[item] = {n: raw[n][pos] for n in names}
+                self.item_cache.put(item, rows[item])
+        return pd.DataFrame([rows[i] for i in item_ids], index=pd.Index(list(item_ids), name="item_id"))
 
     def invalidate_items(self, item_ids: Sequence[str]) -> None:
         for item in item_ids:
-            self._items.pop(item, None)
+            self.item_cache.pop(item)
 
     def push_session(self, user_id: str, state: dict[str, Any], at: datetime | None = None) -> None:
         row = {"user_id": user_id, "event_timestamp": at or datetime.now(UTC), **state}

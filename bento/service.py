@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,12 @@ from bentoml.exceptions import InvalidArgument, NotFound
 from starlette.responses import JSONResponse
 
 from bento.bundle import ServingBundle
+from bento.caching import TTLCache
 from bento.catalogue.filter_store import FilterStore
 from bento.catalogue.writes import CatalogueWriter
 from bento.catalogue.writes import UnknownItemError as UnknownCatalogueItemError
 from bento.features import OnlineFeatures
-from bento.funnel.pipeline import Funnel
+from bento.funnel.pipeline import Funnel, FunnelResult
 from bento.ingestion.event_log import EventLog
 from bento.ingestion.events import EventIngestor, UnknownItemError
 from bento.ingestion.rate_limit import TokenBuckets
@@ -54,6 +56,20 @@ BUNDLE_TAG = os.environ.get("RECO_BUNDLE_TAG", "reco_bundle:latest")
 SCORING_THREADS = int(os.environ.get("RECO_SCORING_THREADS", "1"))
 
 
+CACHE_LOOKUPS = bentoml.metrics.Counter(
+    name="reco_cache_lookups",
+    documentation="Cache lookups by cache and outcome; hit rate = hit / (hit + miss).",
+    labelnames=["cache", "outcome"],
+)
+
+
+def _counted(cache: str) -> Callable[[bool], None]:
+    def record(hit: bool) -> None:
+        CACHE_LOOKUPS.labels(cache=cache, outcome="hit" if hit else "miss").inc()
+
+    return record
+
+
 @bentoml.service(resources={"gpu": 1}, traffic={"timeout": 10})
 class Ranker:
     """Scores one request's candidates in a single batched call (CUDA if present, else CPU)."""
@@ -78,16 +94,24 @@ class Recommender:
         settings = load_settings()
         self.artifacts = ServingBundle.load(Path(self.bundle.path))
         store = open_store(settings)
-        self.features = OnlineFeatures(store)
+        serving = load_serving_config(settings.surfaces_file)
+        items, results = serving.caches.item_features, serving.caches.results
+        self.features = OnlineFeatures(
+            store, items.ttl_s, items.capacity, on_item_lookup=_counted("item_features")
+        )
         self.filters = FilterStore(settings.paths.filter_store)
         self.filters.seed(self.artifacts.catalogue)
         self.artifacts.availability = self.filters.unavailable
         self.catalogue = CatalogueWriter(self.filters, self.artifacts, self.features, store)
-        self.funnel = Funnel(
-            self.artifacts, self.features, self._score, load_serving_config(settings.surfaces_file)
+        response_cache: TTLCache[FunnelResult] = TTLCache(
+            results.capacity, results.ttl_s, on_lookup=_counted("results")
         )
+        self.funnel = Funnel(self.artifacts, self.features, self._score, serving, results=response_cache)
         self.ingestor = EventIngestor(
-            EventLog(settings.paths.event_log), self.features, self.artifacts.catalogue
+            EventLog(settings.paths.event_log),
+            self.features,
+            self.artifacts.catalogue,
+            on_user_events=self.funnel.forget_user,
         )
         self.ingestion = load_ingestion_config()
         limits = self.ingestion.rate_limit

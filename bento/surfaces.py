@@ -33,9 +33,20 @@ class SurfaceConfig(BaseModel):
     rules: RulesConfig = Field(default_factory=RulesConfig)
 
 
+class CacheConfig(BaseModel):
+    capacity: int = Field(1000, ge=0)
+    ttl_s: float = Field(60.0, ge=0)
+
+
+class CachesConfig(BaseModel):
+    item_features: CacheConfig = Field(default_factory=lambda: CacheConfig(capacity=1000, ttl_s=300))
+    results: CacheConfig = Field(default_factory=lambda: CacheConfig(capacity=10_000, ttl_s=60))
+
+
 class ServingConfig(BaseModel):
     surfaces: dict[str, SurfaceConfig]
     related_neighbours: int = 300
+    caches: CachesConfig = Field(default_factory=CachesConfig)
 
     def surface(self, name: str) -> SurfaceConfig:
         return self.surfaces.get(name) or self.surfaces["home_feed"]

@@ -97,6 +97,7 @@ class ResponseMetadata(BaseModel):
     candidates_scored: int
     fallback_level: int
     fallback_reason: str | None = None
+    cache_hit: bool = False
 
 
 class RecommendResponse(BaseModel):

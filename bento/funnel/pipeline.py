@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bento.bundle import ServingBundle
+from bento.caching import TTLCache
 from bento.features import OnlineFeatures
 from bento.funnel.candidates import affinity, merge_sources
 from bento.funnel.fallback import L0_FULL_RANKING, fallback_items
@@ -46,14 +47,29 @@ class FunnelResult:
     reason: str | None
 
 
+def result_key(request: RecommendRequest) -> tuple[str, str, int, str]:
+    """What a cached response is keyed by: the user first, so their events can drop their entries."""
+    return (request.user_id, request.surface, request.page_size, request.context.model_dump_json())
+
+
 class Funnel:
     def __init__(
-        self, bundle: ServingBundle, features: OnlineFeatures, score: ScoreFn, config: ServingConfig
+        self,
+        bundle: ServingBundle,
+        features: OnlineFeatures,
+        score: ScoreFn,
+        config: ServingConfig,
+        results: TTLCache[FunnelResult] | None = None,
     ):
         self.bundle, self.features, self.score, self.config = bundle, features, score, config
+        self.results = results
 
     def recommend(self, request: RecommendRequest) -> RecommendResponse:
         started = time.perf_counter()
+        key = result_key(request)
+        cached = self.results.get(key) if self.results is not None else None
+        if cached is not None and not set(cached.page["item_id"]) & self.bundle.unavailable():
+            return self._response(cached, started, cache_hit=True)
         try:
             result = self._personalised(request)
         except Exception as error:  # any stage failing: the fallback stack answers, never empty
@@ -61,7 +77,14 @@ class Funnel:
             result = self._fallback(
                 request.user_id, None, request.page_size, f"{type(error).__name__}: {error}"
             )
+        if self.results is not None and result.level == L0_FULL_RANKING:
+            self.results.put(key, result)
         return self._response(result, started)
+
+    def forget_user(self, user_id: str) -> None:
+        """Drop the user's cached responses: their own new events must show on the next request."""
+        if self.results is not None:
+            self.results.pop_where(lambda key: key[0] == user_id)  # type: ignore[index]
 
     def related(self, request: RelatedRequest) -> RecommendResponse:
         started = time.perf_counter()
@@ -179,7 +202,7 @@ class Funnel:
         page["position"] = range(1, len(page) + 1)
         return FunnelResult(page, len(page), 0, answer.level, reason)
 
-    def _response(self, result: FunnelResult, started: float) -> RecommendResponse:
+    def _response(self, result: FunnelResult, started: float, cache_hit: bool = False) -> RecommendResponse:
         items = [
             RecommendedItem(
                 item_id=row.item_id,
@@ -202,5 +225,6 @@ class Funnel:
                 candidates_scored=result.scored,
                 fallback_level=result.level,
                 fallback_reason=result.reason,
+                cache_hit=cache_hit,
             ),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,8 +50,15 @@ def validation_reason(error: ValidationError) -> str:
 
 
 class EventIngestor:
-    def __init__(self, event_log: EventLog, features: OnlineFeatures, catalogue: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        event_log: EventLog,
+        features: OnlineFeatures,
+        catalogue: pd.DataFrame,
+        on_user_events: Callable[[str], None] | None = None,
+    ) -> None:
         self.log, self.features, self.catalogue = event_log, features, catalogue
+        self.on_user_events = on_user_events  # e.g. drop the user's cached responses
 
     def ingest(self, event: EventIn) -> EventAck:
         if event.item_id not in self.catalogue.index:
@@ -99,6 +107,8 @@ class EventIngestor:
     def _update_session(self, events: list[tuple[EventIn, dict]]) -> None:
         """Fold one user's new events into their session, in log order, and push once."""
         user_id = events[0][0].user_id
+        if self.on_user_events is not None:
+            self.on_user_events(user_id)
         try:
             state = self.features.session(user_id)
             for event, _ in events:
