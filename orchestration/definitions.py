@@ -18,12 +18,16 @@ full_loop = dg.define_asset_job(
     "full_loop", selection=dg.AssetSelection.all(), description="Events to bento."
 )
 daily_retrain = dg.ScheduleDefinition(job=full_loop, cron_schedule="0 3 * * *", execution_timezone="UTC")
+archive_events = dg.define_asset_job("archive_events", selection=[ingestion.event_archive.key])
+hourly_archive = dg.ScheduleDefinition(
+    job=archive_events, cron_schedule="5 * * * *", execution_timezone="UTC"
+)
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(STAGES),
     asset_checks=dg.load_asset_checks_from_modules([ingestion_checks]),
-    jobs=[full_loop],
-    schedules=[daily_retrain],
+    jobs=[full_loop, archive_events],
+    schedules=[daily_retrain, hourly_archive],
     sensors=[alerting.loop_failure_alert],
     resources={"platform": PlatformResource.from_env()},
 )

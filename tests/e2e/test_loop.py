@@ -103,7 +103,7 @@ def test_a_click_updates_session_features_and_the_next_response(service_url: str
 def test_acknowledged_events_reach_the_event_table(service_url: str, tiny_platform) -> None:
     import dagster as dg
 
-    from orchestration.defs.ingestion.assets import events, source_world
+    from orchestration.defs.ingestion.assets import event_archive, events, source_world
 
     user, _ = history_user()
     item = recommend(service_url, user)["items"][0]["item_id"]
@@ -111,7 +111,9 @@ def test_acknowledged_events_reach_the_event_table(service_url: str, tiny_platfo
     event_id = ack.json()["event_id"]
     platform, _ = tiny_platform
     result = dg.materialize(
-        [source_world.to_source_asset(), events], resources={"platform": platform}, selection=[events.key]
+        [source_world.to_source_asset(), event_archive, events],
+        resources={"platform": platform},
+        selection=[event_archive.key, events.key],
     )
     assert result.success
     table = pd.read_parquet(load_settings().paths.warehouse / "events.parquet", columns=["event_id"])

@@ -8,15 +8,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bento.catalogue.filter_store import read_catalogue_changes
-from bento.ingestion.event_log import read_events as read_event_log
-from contracts.schemas import EVENTS_SCHEMA, ITEMS_SCHEMA, MANIFEST_FILE, NO_POSITION, UNKNOWN, USERS_SCHEMA
+from contracts.schemas import EVENTS_SCHEMA, ITEMS_SCHEMA, MANIFEST_FILE, USERS_SCHEMA
 from contracts.settings import SourceConfig
 from contracts.sources import materialize_source
 from contracts.world.io import WorldSummary, read_items, read_summary, read_users, read_world
-from orchestration.defs.common.freshness import DAILY_LOOP
+from orchestration.defs.common.freshness import DAILY_LOOP, HOURLY_ARCHIVE
 from orchestration.defs.common.resources import PlatformResource
+from orchestration.defs.ingestion.archive import archive_event_log, read_archive
 
 GROUP = "ingestion"
+ARCHIVE_DIR = "event_partitions"
 
 
 class SourceWorldConfig(dg.Config):
@@ -63,39 +64,38 @@ def _write(frame: pd.DataFrame, schema: pa.Schema, path) -> None:
     tmp.replace(path)
 
 
-def logged_events(directory) -> pd.DataFrame:
-    """Events acknowledged by the serving API, in the world's event layout."""
-    records = list(read_event_log(directory))
-    if not records:
-        return pa.Table.from_pylist([], schema=EVENTS_SCHEMA).to_pandas()
-    frame = pd.DataFrame.from_records(records)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
-    defaults = {
-        "surface": UNKNOWN,
-        "session_id": UNKNOWN,
-        "device": UNKNOWN,
-        "position": NO_POSITION,
-        "value": 0.0,
-    }
-    for column, default in defaults.items():
-        frame[column] = frame[column].fillna(default) if column in frame else default
-    frame["position"] = frame["position"].astype("int32")
-    frame["value"] = frame["value"].astype("float64")
-    return frame[EVENTS_SCHEMA.names]
+@dg.asset(
+    group_name=GROUP,
+    key_prefix=GROUP,
+    freshness_policy=HOURLY_ARCHIVE,
+    description="Events the API acknowledged, moved from the event log into hourly Parquet partitions.",
+)
+def event_archive(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    paths = platform.settings.paths
+    run = archive_event_log(paths.event_log, paths.warehouse / ARCHIVE_DIR)
+    context.log.info(f"archived {run.records} events into {run.files} partition files")
+    return dg.MaterializeResult(
+        metadata={
+            "records": run.records,
+            "files": run.files,
+            "committed_offset": run.committed_offset,
+            "lag": run.lag,
+        }
+    )
 
 
 @dg.asset(
     group_name=GROUP,
     key_prefix=GROUP,
-    deps=[source_world],
+    deps=[source_world, event_archive],
     freshness_policy=DAILY_LOOP,
-    description="All behaviour events: the source history plus every event the API acknowledged, "
-    "deduplicated by event id.",
+    description="All behaviour events: the source history plus the archived events the API "
+    "acknowledged, deduplicated by event id.",
 )
 def events(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
     paths = platform.settings.paths
     history = read_world(paths.world).events
-    live = logged_events(paths.event_log)
+    live = read_archive(paths.warehouse / ARCHIVE_DIR)
     merged = pd.concat([history, live], ignore_index=True) if len(live) else history
     merged = merged.drop_duplicates("event_id", keep="first").sort_values("timestamp", kind="stable")
     _write(merged, EVENTS_SCHEMA, paths.warehouse / "events.parquet")
