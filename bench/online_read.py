@@ -112,13 +112,13 @@ def time_reads(
         if freeze_gc and n == warmup:
             gc.collect()
             gc.freeze()
-        now = time.monotonic()
-        cached = sum(1 for i in items if (hit := features._items.get(i)) is not None and hit[0] >= now)
+        hits_before = features.item_cache.stats.hits
         started = time.perf_counter()
         features.user(user)
         mid = time.perf_counter()
         frame = features.items(items)
         done = time.perf_counter()
+        cached = features.item_cache.stats.hits - hits_before
         assert len(frame) == len(items)
         if n < warmup:
             continue

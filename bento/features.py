@@ -62,6 +62,22 @@ class OnlineFeatures:
         row = {k: v[0] for k, v in raw.items() if k != "user_id"}
         return _with_defaults(row, {**USER_DEFAULTS, **SESSION_DEFAULTS})
 
+    def user_or_defaults(self, user_id: str) -> tuple[dict[str, Any], str | None]:
+        """The user's features, or the population defaults and the reason when the store is down."""
+        try:
+            return self.user(user_id), None
+        except Exception as error:
+            return {**USER_DEFAULTS, **SESSION_DEFAULTS}, f"user features: {type(error).__name__}: {error}"
+
+    def items_or_cached(self, item_ids: Sequence[str]) -> tuple[pd.DataFrame, str | None]:
+        """Item features; with the store down, the cached ones and empty rows (neutral inputs)."""
+        try:
+            return self.items(item_ids), None
+        except Exception as error:
+            rows = [self.item_cache.get(item) or {} for item in item_ids]
+            frame = pd.DataFrame(rows, index=pd.Index(list(item_ids), name="item_id"))
+            return frame, f"item features: {type(error).__name__}: {error}"
+
     def session(self, user_id: str) -> dict[str, Any]:
         refs = [f"{USER_SESSION_VIEW}:{f}" for f in SESSION_FEATURES]
         raw = self.store.get_online_features(features=refs, entity_rows=[{"user_id": user_id}]).to_dict()

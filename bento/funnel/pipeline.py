@@ -34,7 +34,7 @@ from contracts.features import ranker_inputs
 
 log = logging.getLogger(__name__)
 ScoreFn = Callable[[np.ndarray, str], np.ndarray]
-L1_RETRIEVAL_ORDER = 1
+L1_DEGRADED = 1  # ranked on cached/default features, or retrieval order when the ranker fails
 SESSION_QUERY_WEIGHT = 0.5
 
 
@@ -104,7 +104,7 @@ class Funnel:
             cands = self._with_catalogue(cands)
             rules = self.config.surface("related_items").rules.to_rules()
             page = diversify(cands, rules, request.page_size)
-            result = FunnelResult(page, len(cands), 0, L1_RETRIEVAL_ORDER, None)
+            result = FunnelResult(page, len(cands), 0, L1_DEGRADED, None)
         except Exception as error:
             log.exception("related failed for %s", anchor)
             result = self._fallback(request.user_id or "", None, request.page_size, str(error), excluded)
@@ -112,7 +112,7 @@ class Funnel:
 
     def _personalised(self, request: RecommendRequest) -> FunnelResult:
         surface = self.config.surface(request.surface)
-        user = self.features.user(request.user_id)
+        user, degraded = self.features.user_or_defaults(request.user_id)  # store down: defaults
         session_items = list(user.get("session_item_ids") or [])
         excluded = (
             set(session_items) | self.bundle.history.get(request.user_id, set()) | self.bundle.unavailable()
@@ -136,15 +136,18 @@ class Funnel:
             )
         cands["retrieval_score"] = affinity(query, *self.bundle.item_vectors(cands["item_id"].tolist()))
         cands = self._with_catalogue(cands)
-        level, reason = L0_FULL_RANKING, None
+        level, reason, scored = L0_FULL_RANKING, None, len(cands)
         try:
-            cands["score"] = self._ranker_scores(cands, user, request)
+            cands["score"], item_problem = self._ranker_scores(cands, user, request)
+            degraded = degraded or item_problem
+            if degraded:  # ranked, but on cached or default features: say so
+                level, reason = L1_DEGRADED, f"feature store unavailable ({degraded})"
         except Exception as error:  # L1: ranker down or returned garbage; keep retrieval order
             log.exception("ranker failed; ordering by retrieval score")
             cands["score"] = cands["retrieval_score"]
-            level, reason = L1_RETRIEVAL_ORDER, f"ranker: {type(error).__name__}: {error}"
+            level, reason, scored = L1_DEGRADED, f"ranker: {type(error).__name__}: {error}", 0
         page = diversify(cands, surface.rules.to_rules(), request.page_size)
-        return FunnelResult(page, len(cands), len(cands) if level == L0_FULL_RANKING else 0, level, reason)
+        return FunnelResult(page, len(cands), scored, level, reason)
 
     def _query(self, user_id: str, session_items: list[str]) -> np.ndarray | None:
         """User embedding, pulled towards the items of the live session (intent shift)."""
@@ -158,8 +161,11 @@ class Funnel:
         )
         return (query / max(float(np.linalg.norm(query)), 1e-9)).astype(np.float32)
 
-    def _ranker_scores(self, cands: pd.DataFrame, user: dict, request: RecommendRequest) -> np.ndarray:
-        raw = self.features.items(cands["item_id"].tolist()).reset_index(drop=True)
+    def _ranker_scores(
+        self, cands: pd.DataFrame, user: dict, request: RecommendRequest
+    ) -> tuple[np.ndarray, str | None]:
+        items, problem = self.features.items_or_cached(cands["item_id"].tolist())
+        raw = items.reset_index(drop=True)
         for name, value in user.items():
             raw[name] = [value] * len(raw)
         raw["retrieval_score"] = cands["retrieval_score"].to_numpy()
@@ -177,7 +183,7 @@ class Funnel:
             or (scores > 1).any()
         ):
             raise ValueError(f"ranker returned {scores.shape} scores outside [0, 1] or non-finite")
-        return scores
+        return scores, problem
 
     def _with_catalogue(self, cands: pd.DataFrame) -> pd.DataFrame:
         meta = self.bundle.catalogue.reindex(cands["item_id"])

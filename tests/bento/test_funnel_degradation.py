@@ -10,7 +10,7 @@ import pytest
 from bento.bundle import ServingBundle
 from bento.features import OnlineFeatures
 from bento.funnel.fallback import L3_SEGMENT, L4_GLOBAL
-from bento.funnel.pipeline import L1_RETRIEVAL_ORDER, Funnel
+from bento.funnel.pipeline import L1_DEGRADED, Funnel
 from bento.surfaces import load_serving_config
 from contracts.api import RecommendRequest
 from contracts.settings import load_settings
@@ -55,7 +55,7 @@ def test_ranker_failure_falls_back_to_retrieval_order(
     reply = funnel(bundle, features, broken).recommend(
         RecommendRequest(user_id=some_user(bundle), page_size=10)
     )
-    assert reply.metadata.fallback_level == L1_RETRIEVAL_ORDER
+    assert reply.metadata.fallback_level == L1_DEGRADED
     assert "ranker unavailable" in (reply.metadata.fallback_reason or "")
     assert len(reply.items) == 10
 
@@ -65,20 +65,41 @@ def test_nan_scores_are_rejected(bundle: ServingBundle, features: OnlineFeatures
         return np.full(len(x), np.nan, dtype=np.float32)
 
     reply = funnel(bundle, features, nan_scores).recommend(RecommendRequest(user_id=some_user(bundle)))
-    assert reply.metadata.fallback_level == L1_RETRIEVAL_ORDER
+    assert reply.metadata.fallback_level == L1_DEGRADED
     assert all(np.isfinite(item.score) for item in reply.items)
 
 
-def test_feature_store_down_answers_from_fallback_lists(bundle: ServingBundle, tiny_platform) -> None:
+def test_feature_store_down_ranks_on_cached_then_default_features(
+    bundle: ServingBundle, features: OnlineFeatures, tiny_platform
+) -> None:
     class StoreDown:
         def get_online_features(self, **_: object):
             raise ConnectionError("online store unreachable")
 
     ranker = load_ranker(Path(bundle.root) / "ranker")
+    user = some_user(bundle)
+    warm = funnel(bundle, features, ranker.score).recommend(RecommendRequest(user_id=user, page_size=12))
     down = OnlineFeatures(StoreDown())  # type: ignore[arg-type]
-    reply = funnel(bundle, down, ranker.score).recommend(
-        RecommendRequest(user_id=some_user(bundle), page_size=12)
-    )
-    assert reply.metadata.fallback_level in (L3_SEGMENT, L4_GLOBAL)
-    assert len(reply.items) == 12
+    down.item_cache = features.item_cache  # the process's cache survives the store going down
+    reply = funnel(bundle, down, ranker.score).recommend(RecommendRequest(user_id=user, page_size=12))
+    assert reply.metadata.fallback_level == L1_DEGRADED
     assert "online store unreachable" in (reply.metadata.fallback_reason or "")
+    assert len(reply.items) == 12
+    assert reply.metadata.candidates_scored > 0, "still ranked, on cached and default features"
+    assert {i.source for i in reply.items} & {"collaborative", "session"}, "still personalised"
+    assert warm.metadata.fallback_level == 0
+
+
+def test_retrieval_failure_answers_from_fallback_lists(
+    bundle: ServingBundle, features: OnlineFeatures
+) -> None:
+    class BrokenIndex:
+        def search(self, *_: object) -> None:
+            raise RuntimeError("index corrupted")
+
+    ranker = load_ranker(Path(bundle.root) / "ranker")
+    broken = ServingBundle(**{**vars(bundle), "index": BrokenIndex()})  # type: ignore[arg-type]
+    reply = funnel(broken, features, ranker.score).recommend(RecommendRequest(user_id=some_user(bundle)))
+    assert reply.metadata.fallback_level in (L3_SEGMENT, L4_GLOBAL)
+    assert len(reply.items) == 20
+    assert "index corrupted" in (reply.metadata.fallback_reason or "")
