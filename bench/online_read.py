@@ -138,6 +138,8 @@ def time_reads(
 
 def measure(store: Any, home: Path, args: argparse.Namespace) -> dict[str, Any]:
     from bento.features import OnlineFeatures
+    from bento.surfaces import load_serving_config
+    from contracts.settings import load_settings
     from feature_repo.store import apply_definitions
 
     at = pd.Timestamp.now(tz="UTC").floor("s") - pd.Timedelta(hours=1)
@@ -156,7 +158,8 @@ def measure(store: Any, home: Path, args: argparse.Namespace) -> dict[str, Any]:
     # Without the cache there is nothing to warm: the same timed requests after a short warmup.
     short = min(args.warmup, UNCACHED_WARMUP)
     uncached_batch = (batch[args.warmup - short :], short)
-    cached = OnlineFeatures(store)
+    cache = load_serving_config(load_settings().surfaces_file).caches.item_features  # as configured
+    cached = OnlineFeatures(store, item_ttl_s=cache.ttl_s, item_capacity=cache.capacity)
     with_cache = time_reads(cached, batch, args.warmup)
     floor = []  # the same candidates again: every item a hit, what the cache itself costs
     for _ in range(100):
@@ -178,7 +181,12 @@ def measure(store: Any, home: Path, args: argparse.Namespace) -> dict[str, Any]:
         "items_read_p50_ms_by_batch_size_uncached": by_size,
         "with_item_cache": with_cache,
         "without_item_cache": time_reads(OnlineFeatures(store, item_ttl_s=0), *uncached_batch),
-        "with_item_cache_gc_frozen": time_reads(OnlineFeatures(store), batch, args.warmup, freeze_gc=True),
+        "with_item_cache_gc_frozen": time_reads(
+            OnlineFeatures(store, item_ttl_s=cache.ttl_s, item_capacity=cache.capacity),
+            batch,
+            args.warmup,
+            freeze_gc=True,
+        ),
         "without_item_cache_gc_frozen": time_reads(
             OnlineFeatures(store, item_ttl_s=0), *uncached_batch, freeze_gc=True
         ),

@@ -57,12 +57,10 @@ def in_process(users: list[str], page_size: int) -> tuple[list[float], dict[str,
     root = Path(bentoml.models.get("reco_bundle:latest").path)
     bundle = ServingBundle.load(root)
     ranker = load_ranker(root / "ranker")
-    funnel = Funnel(
-        bundle,
-        OnlineFeatures(open_store(settings)),
-        ranker.score,
-        load_serving_config(settings.surfaces_file),
-    )
+    serving = load_serving_config(settings.surfaces_file)
+    cache = serving.caches.item_features  # as the service configures it; no response cache here
+    features = OnlineFeatures(open_store(settings), cache.ttl_s, cache.capacity)
+    funnel = Funnel(bundle, features, ranker.score, serving)
     levels: dict[str, int] = {}
     samples = []
     for user in users:

@@ -67,13 +67,18 @@ def quality(
     targets = {u: targets[u] for u in sorted(targets)[:3000]}
     artifacts = train_retrieval(users, items, train, config, progress=False)
     two_tower = EmbeddingRecommender(
-        artifacts.user_ids, artifacts.user_embeddings, artifacts.item_ids, artifacts.item_embeddings,
+        artifacts.user_ids,
+        artifacts.user_embeddings,
+        artifacts.item_ids,
+        artifacts.item_embeddings,
         items_by_user(train),
     )
     learned = evaluate_topk(two_tower, targets, ks=(20,), catalogue_size=len(items))
     popular = evaluate_topk(PopularityRecommender().fit(train), targets, ks=(20,), catalogue_size=len(items))
-    return {"two_tower": {k: round(v, 4) for k, v in learned.items()},
-            "popularity": {k: round(v, 4) for k, v in popular.items()}}
+    return {
+        "two_tower": {k: round(v, 4) for k, v in learned.items()},
+        "popularity": {k: round(v, 4) for k, v in popular.items()},
+    }
 
 
 def measure(size: str, seed: int, ranker_rows: int, with_quality: bool, progress: bool) -> dict[str, Any]:

@@ -7,9 +7,11 @@ from orchestration.defs.candidate_generation import assets as candidate_generati
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.evaluation import assets as evaluation
 from orchestration.defs.features import assets as features
+from orchestration.defs.features import checks as features_checks
 from orchestration.defs.ingestion import assets as ingestion
 from orchestration.defs.ingestion import checks as ingestion_checks
 from orchestration.defs.ranking import assets as ranking
+from orchestration.defs.ranking import checks as ranking_checks
 from orchestration.defs.serving import assets as serving
 
 STAGES = [ingestion, features, candidate_generation, ranking, evaluation, serving]
@@ -25,7 +27,7 @@ hourly_archive = dg.ScheduleDefinition(
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(STAGES),
-    asset_checks=dg.load_asset_checks_from_modules([ingestion_checks]),
+    asset_checks=dg.load_asset_checks_from_modules([ingestion_checks, features_checks, ranking_checks]),
     jobs=[full_loop, archive_events],
     schedules=[daily_retrain, hourly_archive],
     sensors=[alerting.loop_failure_alert],

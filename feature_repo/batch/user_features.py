@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from contracts.features import USER_STATS_FEATURES
+from contracts.features import USER_DEFAULTS, USER_STATS_FEATURES
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from feature_repo.batch.windows import WINDOWS, FeatureWindows
 
@@ -74,9 +74,24 @@ def _empty_user_stats() -> pd.DataFrame:
     return pd.DataFrame(columns=["user_id", *USER_STATS_FEATURES, "event_timestamp"])
 
 
-def user_stats(events: pd.DataFrame, items: pd.DataFrame, snapshots: Sequence[pd.Timestamp]) -> pd.DataFrame:
-    """Stacked snapshots, so historical retrieval picks the latest one before each training row."""
-    return pd.concat([user_stats_at(events, items, ts) for ts in snapshots], ignore_index=True)
+def user_stats(
+    events: pd.DataFrame,
+    items: pd.DataFrame,
+    snapshots: Sequence[pd.Timestamp],
+    users: pd.Series,
+    start: pd.Timestamp,
+) -> pd.DataFrame:
+    """Stacked snapshots, so historical retrieval picks the latest one before each training row.
+
+    Every user also gets an all-zero row at ``start``: a user with no activity before a snapshot
+    then joins as "nothing yet" instead of being dropped by the point-in-time join.
+    """
+    birth = pd.DataFrame({"user_id": users.drop_duplicates().to_numpy()})
+    for name, default in USER_DEFAULTS.items():
+        birth[name] = [default] * len(birth) if isinstance(default, list) else default
+    birth["event_timestamp"] = start
+    stacked = [birth, *(user_stats_at(events, items, ts) for ts in snapshots)]
+    return pd.concat(stacked, ignore_index=True)
 
 
 def user_profile(users: pd.DataFrame, valid_from: pd.Timestamp) -> pd.DataFrame:

@@ -5,7 +5,7 @@ import dagster as dg
 from orchestration.definitions import defs
 
 EXPECTED = {
-    "ingestion": {"source_world", "events", "catalogue", "users"},
+    "ingestion": {"source_world", "event_archive", "events", "catalogue", "users"},
     "features": {"batch_features", "feature_registry", "online_features"},
     "candidate_generation": {"retrieval_model", "item_index"},
     "ranking": {"training_set", "ranking_model"},

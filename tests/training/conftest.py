@@ -30,8 +30,16 @@ def holdout(world: SyntheticWorld) -> tuple[pd.DataFrame, pd.DataFrame]:
 @pytest.fixture(scope="session")
 def small_retrieval_config() -> RetrievalConfig:
     return replace(
-        RetrievalConfig(), embedding_dim=32, hidden_dim=64, side_dim=8, title_dim=16, title_hash_buckets=1024,
-        batch_size=256, max_epochs=30, max_steps=10_000, seed=3,
+        RetrievalConfig(),
+        embedding_dim=32,
+        hidden_dim=64,
+        side_dim=8,
+        title_dim=16,
+        title_hash_buckets=1024,
+        batch_size=256,
+        max_epochs=30,
+        max_steps=10_000,
+        seed=3,
     )
 
 

@@ -90,10 +90,15 @@ def _events(rows: list[tuple[str, str, str, int]]) -> pd.DataFrame:
 
 
 def test_popularity_excludes_seen_items_and_orders_by_weight() -> None:
-    train = _events([
-        ("u1", "a", "purchase", 1), ("u2", "a", "click", 2), ("u2", "b", "click", 3),
-        ("u3", "c", "view", 4), ("u3", "d", "impression", 5),
-    ])
+    train = _events(
+        [
+            ("u1", "a", "purchase", 1),
+            ("u2", "a", "click", 2),
+            ("u2", "b", "click", 3),
+            ("u3", "c", "view", 4),
+            ("u3", "d", "impression", 5),
+        ]
+    )
     model = PopularityRecommender().fit(train)
     assert model.ranking == ["a", "b", "c"]  # impressions are not positives
     assert model.recommend(["u1", "new"], 2) == [["b", "c"], ["a", "b"]]

@@ -54,11 +54,13 @@ def test_title_hashing_is_deterministic_and_padded() -> None:
 def test_positive_pairs_sum_capped_weights_and_drop_unknowns() -> None:
     users = pd.DataFrame({"user_id": ["u1", "u2"]})
     items = pd.DataFrame({"item_id": ["a", "b"]})
-    events = pd.DataFrame({
-        "user_id": ["u1", "u1", "u1", "u2", "u2", "ghost", "u2"],
-        "item_id": ["a", "a", "a", "b", "b", "a", "nope"],
-        "event_type": ["click", "purchase", "share", "impression", "view", "click", "click"],
-    })
+    events = pd.DataFrame(
+        {
+            "user_id": ["u1", "u1", "u1", "u2", "u2", "ghost", "u2"],
+            "item_id": ["a", "a", "a", "b", "b", "a", "nope"],
+            "event_type": ["click", "purchase", "share", "impression", "view", "click", "click"],
+        }
+    )
     pairs = positive_pairs(users, items, events, max_weight=5.0)
     assert pairs[["user_row", "item_row"]].values.tolist() == [[0, 0], [1, 1]]
     assert pairs["weight"].tolist() == [5.0, 0.5]  # 1 + 3 + 2 capped at 5; the impression adds nothing

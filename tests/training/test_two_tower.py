@@ -57,8 +57,11 @@ def test_beats_popularity_on_recall_at_20(
     # The bar is not free: untrained (random) embeddings miss it.
     rng = np.random.default_rng(0)
     random = EmbeddingRecommender(
-        trained.user_ids, rng.normal(size=trained.user_embeddings.shape), trained.item_ids,
-        rng.normal(size=trained.item_embeddings.shape), seen,
+        trained.user_ids,
+        rng.normal(size=trained.user_embeddings.shape),
+        trained.item_ids,
+        rng.normal(size=trained.item_embeddings.shape),
+        seen,
     )
     assert evaluate_topk(random, targets, ks=(20,))["recall@20"] < popular["recall@20"] + 0.2
 
@@ -84,13 +87,15 @@ def test_cold_items_land_near_their_category(world: SyntheticWorld, trained: Ret
 
 def test_embed_new_items_uses_side_features(world: SyntheticWorld, trained: RetrievalArtifacts) -> None:
     categories, centroids = _category_centroids(world, trained)
-    new = pd.DataFrame({
-        "item_id": ["brand-new-1", "brand-new-2"],
-        "category": ["cat03", "cat07"],
-        "brand": ["brand03_1", "brand07_0"],
-        "price": [np.exp(2.5 + 0.9), np.nan],
-        "title": ["smart cat03 thing3", "eco cat07 thing7"],
-    })
+    new = pd.DataFrame(
+        {
+            "item_id": ["brand-new-1", "brand-new-2"],
+            "category": ["cat03", "cat07"],
+            "brand": ["brand03_1", "brand07_0"],
+            "price": [np.exp(2.5 + 0.9), np.nan],
+            "title": ["smart cat03 thing3", "eco cat07 thing7"],
+        }
+    )
     vectors = embed_new_items(trained, new)
     assert vectors.shape == (2, 32)
     assert [categories[int(i)] for i in np.argmax(vectors @ centroids.T, axis=1)] == ["cat03", "cat07"]

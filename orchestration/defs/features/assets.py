@@ -30,14 +30,15 @@ def batch_features(context: dg.AssetExecutionContext, platform: PlatformResource
     paths = platform.settings.paths
     ev = read_table(paths, "events")
     items = read_table(paths, "items")
+    users = read_table(paths, "users")
     split = time_split(ev["timestamp"])
     snapshots = [split.cut, split.end]
     paths.features.mkdir(parents=True, exist_ok=True)
     split.save(paths.features / SPLIT_FILE)
 
     tables = {
-        "user_stats": user_stats(ev, items, snapshots),
-        "user_profile": user_profile(read_table(paths, "users"), valid_from=split.start),
+        "user_stats": user_stats(ev, items, snapshots, users["user_id"], split.start),
+        "user_profile": user_profile(users, valid_from=split.start),
         "item_stats": item_stats(ev, items, snapshots),
     }
     for name, frame in tables.items():

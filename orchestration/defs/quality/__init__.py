@@ -1,0 +1,1 @@
+"""Data quality: Great Expectations suites, their thresholds, and the quarantine for failing rows."""
