@@ -64,5 +64,7 @@ def load_serving_config(path: Path) -> ServingConfig:
         }
         surfaces[name] = SurfaceConfig.model_validate(merged)
     return ServingConfig(
-        surfaces=surfaces, related_neighbours=(raw.get("related") or {}).get("neighbours", 300)
+        surfaces=surfaces,
+        related_neighbours=(raw.get("related") or {}).get("neighbours", 300),
+        caches=CachesConfig.model_validate(raw.get("caches") or {}),
     )
