@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).parent / "results" / "serving_latency.json"
+from bench.results_file import record
 
 
 def _percentiles(samples_ms: list[float]) -> dict[str, float]:
@@ -110,10 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     print(json.dumps(result, indent=2))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    existing = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    existing[result["mode"]] = result
-    RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
+    record("serving_latency", result["mode"], result)
 
 
 if __name__ == "__main__":

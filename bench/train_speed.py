@@ -27,13 +27,13 @@ from typing import Any
 import pandas as pd
 import torch
 
+from bench.results_file import record
 from training.config import IndexConfig, RankerConfig, RetrievalConfig
 from training.index.faiss_index import ItemIndex
 from training.ranking import train_ranker
 from training.retrieval import train_retrieval
 from training.synthetic import synthetic_ranking_frame, synthetic_world
 
-RESULTS = Path(__file__).resolve().parent / "results" / "train_speed.json"
 SYNTHETIC_SIZES = {"tiny": (300, 400, 40_000), "demo": (20_000, 50_000, 2_000_000)}
 
 
@@ -139,13 +139,6 @@ def measure(size: str, seed: int, ranker_rows: int, with_quality: bool, progress
     return result
 
 
-def record(result: dict[str, Any], path: Path = RESULTS) -> None:
-    results = json.loads(path.read_text()) if path.exists() else {}
-    results[str(result["size"])] = result
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.train_speed", description=__doc__)
     parser.add_argument("--size", choices=sorted(SYNTHETIC_SIZES), default="demo")
@@ -155,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--progress", action="store_true", help="show Lightning progress bars")
     args = parser.parse_args(argv)
     result = measure(args.size, args.seed, args.ranker_rows, args.quality, args.progress)
-    record(result)
+    record("train_speed", str(result["size"]), result)
     print(json.dumps(result, indent=2))
 
 

@@ -18,10 +18,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.results_file import record
 from contracts.world.generator import generate_world
 from contracts.world.sizes import SPECS
 
-RESULTS = Path(__file__).resolve().parent / "results" / "world_gen.json"
 MIB = 1024 * 1024
 
 
@@ -51,13 +51,6 @@ def measure(size: str, seed: int, out: Path, progress: bool) -> dict[str, object
     }
 
 
-def record(result: dict[str, object], path: Path = RESULTS) -> None:
-    results = json.loads(path.read_text()) if path.exists() else {}
-    results[str(result["size"])] = result
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.world_gen", description=__doc__)
     parser.add_argument("--size", choices=sorted(SPECS), default="demo")
@@ -71,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)
-    record(result)
+    record("world_gen", str(result["size"]), result)
     print(json.dumps(result, indent=2))
 
 
