@@ -14,8 +14,7 @@ import pyarrow.parquet as pq
 from contracts.features import RANKER_INPUTS
 from contracts.world.generator import generate_world
 from contracts.world.io import read_world
-from feature_repo.batch.item_features import item_stats
-from feature_repo.batch.user_features import user_profile, user_stats
+from feature_repo.batch.tables import batch_feature_tables
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.split import time_split
 from orchestration.defs.features.assets import batch_features, feature_registry
@@ -103,13 +102,7 @@ def test_bad_events_block_features_and_are_quarantined(tmp_path: Path) -> None:
 def _features(home: Path) -> dict[str, pd.DataFrame]:
     world = read_world(home / "world")
     split = time_split(world.events["timestamp"])
-    return {
-        "user_stats": user_stats(
-            world.events, world.items, [split.cut, split.end], world.users["user_id"], split.start
-        ),
-        "user_profile": user_profile(world.users, valid_from=split.start),
-        "item_stats": item_stats(world.events, world.items, [split.cut, split.end]),
-    }
+    return batch_feature_tables(world.events, world.items, world.users, [split.cut, split.end], split.start)
 
 
 def test_bad_features_block_the_feature_registry(tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ import pytest
 from contracts.features import RANKER_INPUTS, ranker_inputs
 from contracts.world.generator import generate_world
 from contracts.world.io import WorldTables, read_world
-from feature_repo.batch.item_features import item_stats, item_stats_at
-from feature_repo.batch.user_features import user_profile, user_stats, user_stats_at
+from feature_repo.batch.item_features import item_stats_at
+from feature_repo.batch.tables import batch_feature_tables
+from feature_repo.batch.user_features import user_stats_at
 from orchestration.defs.common.split import time_split
 from orchestration.defs.ingestion.expectations import (
     catalogue_expectations,
@@ -52,13 +53,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> WorldTables:
 @pytest.fixture(scope="module")
 def features(world: WorldTables) -> dict[str, pd.DataFrame]:
     split = time_split(world.events["timestamp"])
-    return {
-        "user_stats": user_stats(
-            world.events, world.items, [split.cut, split.end], world.users["user_id"], split.start
-        ),
-        "user_profile": user_profile(world.users, valid_from=split.start),
-        "item_stats": item_stats(world.events, world.items, [split.cut, split.end]),
-    }
+    return batch_feature_tables(world.events, world.items, world.users, [split.cut, split.end], split.start)
 
 
 @pytest.fixture(scope="module")

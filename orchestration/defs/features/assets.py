@@ -3,8 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from feature_repo.batch.item_features import item_stats
-from feature_repo.batch.user_features import user_profile, user_stats
+from feature_repo.batch.tables import batch_feature_tables
 from feature_repo.store import apply_definitions
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
@@ -36,11 +35,7 @@ def batch_features(context: dg.AssetExecutionContext, platform: PlatformResource
     paths.features.mkdir(parents=True, exist_ok=True)
     split.save(paths.features / SPLIT_FILE)
 
-    tables = {
-        "user_stats": user_stats(ev, items, snapshots, users["user_id"], split.start),
-        "user_profile": user_profile(users, valid_from=split.start),
-        "item_stats": item_stats(ev, items, snapshots),
-    }
+    tables = batch_feature_tables(ev, items, users, snapshots, split.start)
     for name, frame in tables.items():
         frame.to_parquet(paths.features / f"{name}.parquet", index=False)
         context.log.info(f"{name}: {len(frame)} rows")
