@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ class ServingBundle:
 
     root: Path
     model_version: str
+    features_as_of: datetime  # the batch snapshot this version's online features come from
     user_positions: dict[str, int]
     user_embeddings: np.ndarray
     item_positions: pd.Series  # item_id -> row of item_embeddings
@@ -39,9 +41,11 @@ class ServingBundle:
         item_ids = json.loads((retrieval / "item_ids.json").read_text())
         fallbacks = json.loads((root / "fallbacks.json").read_text())
         history = pd.read_parquet(root / "history.parquet")
+        lineage = json.loads((root / "bundle.json").read_text())
         return cls(
             root=root,
-            model_version=json.loads((root / "bundle.json").read_text())["model_version"],
+            model_version=lineage["model_version"],
+            features_as_of=datetime.fromisoformat(lineage["time_split"]["end"]),
             user_positions={u: i for i, u in enumerate(user_ids)},
             user_embeddings=np.load(retrieval / "user_embeddings.npy"),
             item_positions=pd.Series(np.arange(len(item_ids)), index=item_ids),

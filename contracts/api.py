@@ -98,6 +98,7 @@ class ResponseMetadata(BaseModel):
     fallback_level: int
     fallback_reason: str | None = None
     cache_hit: bool = False
+    batch_features_age_s: float | None = None  # batch features age, never expire: this says how old
 
 
 class RecommendResponse(BaseModel):

@@ -232,5 +232,8 @@ class Funnel:
                 fallback_level=result.level,
                 fallback_reason=result.reason,
                 cache_hit=cache_hit,
+                batch_features_age_s=round(
+                    (datetime.now(UTC) - self.bundle.features_as_of).total_seconds(), 1
+                ),
             ),
         )

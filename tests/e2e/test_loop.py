@@ -62,6 +62,7 @@ def test_recommendations_are_personal_filtered_and_complete(service_url: str) ->
     assert meta["fallback_level"] == 0
     assert meta["candidates_retrieved"] >= meta["candidates_scored"] > 10
     assert meta["model_version"].startswith("v")
+    assert meta["batch_features_age_s"] > 0, "the age of the batch features is reported"
     assert all(item["reason"] for item in body["items"])
     assert [item["position"] for item in body["items"]] == list(range(1, 11))
     other = recommend(service_url, history_user_other(user), size=10)
