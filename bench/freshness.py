@@ -191,6 +191,14 @@ def measure(store: Any, home: Path, events: int, warmup: int, users: int, seed: 
     }
 
 
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every Feast benchmark takes: which profiles, where their services are, the seed."""
+    parser.add_argument("--profiles", nargs="+", choices=PROFILES, default=list(PROFILES))
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS, help="Feast Redis connection string")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL DSN for the registry")
+    parser.add_argument("--seed", type=int, default=7)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -198,10 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--users", type=int, default=50, help="distinct users the events spread over")
-    parser.add_argument("--profiles", nargs="+", choices=PROFILES, default=list(PROFILES))
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS, help="Feast Redis connection string")
-    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL DSN for the registry")
-    parser.add_argument("--seed", type=int, default=7)
+    add_store_arguments(parser)
     args = parser.parse_args(argv)
 
     result: dict[str, Any] = {

@@ -24,9 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bench.freshness import (
-    DEFAULT_POSTGRES,
-    DEFAULT_REDIS,
-    PROFILES,
+    add_store_arguments,
     machine_info,
     percentiles,
     scratch_store,
@@ -208,10 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         help="requests before timing with the cache (a serving process's steady state; 5 minutes of "
         "traffic is thousands of requests)",
     )
-    parser.add_argument("--profiles", nargs="+", choices=PROFILES, default=list(PROFILES))
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS, help="Feast Redis connection string")
-    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL DSN for the registry")
-    parser.add_argument("--seed", type=int, default=7)
+    add_store_arguments(parser)
     args = parser.parse_args(argv)
 
     result: dict[str, Any] = {

@@ -25,11 +25,11 @@ from bento.bundle import ServingBundle
 from bento.caching import TTLCache
 from bento.catalogue.filter_store import FilterStore
 from bento.catalogue.writes import CatalogueWriter
-from bento.catalogue.writes import UnknownItemError as UnknownCatalogueItemError
+from bento.errors import UnknownItemError
 from bento.features import OnlineFeatures
 from bento.funnel.pipeline import Funnel, FunnelResult
 from bento.ingestion.event_log import EventLog
-from bento.ingestion.events import EventIngestor, UnknownItemError
+from bento.ingestion.events import EventIngestor
 from bento.ingestion.rate_limit import TokenBuckets
 from bento.ingestion.settings import load_ingestion_config
 from bento.surfaces import load_serving_config
@@ -174,14 +174,14 @@ class Recommender:
     def update_item(self, **change: object) -> ItemAck:
         try:
             return self.catalogue.update(ItemUpdate.model_validate(change))
-        except UnknownCatalogueItemError as error:
+        except UnknownItemError as error:
             raise NotFound(str(error)) from error
 
     @bentoml.api(input_spec=ItemRef, route="/items/delete")
     def delete_item(self, **ref: object) -> ItemAck:
         try:
             return self.catalogue.delete(ItemRef.model_validate(ref).item_id)
-        except UnknownCatalogueItemError as error:
+        except UnknownItemError as error:
             raise NotFound(str(error)) from error
 
     def _rate_limited(self, ctx: bentoml.Context, cost: int) -> JSONResponse | None:

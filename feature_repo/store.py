@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from feast import FeatureStore, FeatureView, FileSource, PushSource
@@ -134,7 +133,3 @@ def apply_definitions(store: FeatureStore, features_dir: Path) -> list[str]:
     # process would not see its own views (materialize and push would fail) until the next tick.
     store.refresh_registry()
     return [view.name for view in FEATURE_VIEWS]
-
-
-def empty_frame(schema: pa.Schema) -> pd.DataFrame:
-    return pa.Table.from_pylist([], schema=schema).to_pandas()

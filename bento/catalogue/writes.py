@@ -19,6 +19,7 @@ from feast import FeatureStore
 
 from bento.bundle import ServingBundle
 from bento.catalogue.filter_store import FilterStore
+from bento.errors import UnknownItemError
 from bento.features import OnlineFeatures
 from contracts.api import ItemAck, ItemIn, ItemUpdate
 from contracts.features import ITEM_STATS_VIEW
@@ -26,10 +27,6 @@ from training.retrieval import RetrievalArtifacts, embed_new_items
 
 log = logging.getLogger(__name__)
 DESCRIBING_FIELDS = ("category", "brand", "title", "price")  # a change to these re-embeds the item
-
-
-class UnknownItemError(LookupError):
-    pass
 
 
 class CatalogueWriter:

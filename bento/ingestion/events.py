@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
+from bento.errors import UnknownItemError
 from bento.features import OnlineFeatures
 from bento.ingestion.event_log import EventLog
 from contracts.api import BatchAck, BatchEventResult, EventAck, EventIn
@@ -18,10 +19,6 @@ from contracts.schemas import NO_POSITION, UNKNOWN
 from contracts.session import next_session_state
 
 log = logging.getLogger(__name__)
-
-
-class UnknownItemError(ValueError):
-    pass
 
 
 def to_record(event: EventIn, received_at: datetime) -> dict:

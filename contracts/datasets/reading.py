@@ -64,13 +64,7 @@ def read_delimited(
     fields = list(fields)
     required = [f for f in fields if f not in optional]
     described = f"{len(fields)} {_SEP_NAMES.get(sep, repr(sep) + '-separated')} fields ({' '.join(fields)})"
-    source: Path | io.BytesIO = path
-    pandas_sep = sep
-    if len(sep) > 1 and sep != WHITESPACE:
-        source, pandas_sep = (
-            io.BytesIO(path.read_bytes().replace(sep.encode(), _UNIT_SEP.encode())),
-            _UNIT_SEP,
-        )
+    source, pandas_sep = _source(path, sep)
     try:
         frame = pd.read_csv(
             source,

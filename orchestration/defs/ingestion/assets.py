@@ -11,7 +11,7 @@ from bento.catalogue.filter_store import read_catalogue_changes
 from contracts.schemas import EVENTS_SCHEMA, ITEMS_SCHEMA, MANIFEST_FILE, USERS_SCHEMA
 from contracts.settings import SourceConfig
 from contracts.sources import materialize_source
-from contracts.world.io import WorldSummary, read_items, read_summary, read_users, read_world
+from contracts.world.io import WorldSummary, read_events, read_items, read_summary, read_users
 from orchestration.defs.common.freshness import DAILY_LOOP, HOURLY_ARCHIVE
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.ingestion.archive import archive_event_log, read_archive
@@ -94,7 +94,7 @@ def event_archive(context: dg.AssetExecutionContext, platform: PlatformResource)
 )
 def events(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
     paths = platform.settings.paths
-    history = read_world(paths.world).events
+    history = read_events(paths.world)  # users and items are read by their own assets
     live = read_archive(paths.warehouse / ARCHIVE_DIR)
     merged = pd.concat([history, live], ignore_index=True) if len(live) else history
     merged = merged.drop_duplicates("event_id", keep="first").sort_values("timestamp", kind="stable")
