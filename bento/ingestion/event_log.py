@@ -15,6 +15,7 @@ failed fsync the page cache can no longer be trusted, and recovery re-checks eve
 Recovery: on open the writer re-reads every segment, rebuilding the dedup index (event id and the
 natural key user|item|type|timestamp, so a client retry with a new id is counted once) and cutting a
 torn last line (bad checksum or no newline: a crash mid-write); ``torn_bytes_cut`` reports it.
+Before that it finishes an erasure a crash interrupted (``erasure``: tombstones keep every offset).
 
 Concurrency: one writer process per directory (a non-blocking ``flock``; a second writer gets
 ``EventLogBusyError``). Readers take no lock and see complete lines only: ``read_events`` (everything,
@@ -33,8 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bento.ingestion.erasure import apply_journal, compaction_lock, find_user_lines, write_journal
 from bento.ingestion.segments import (
+    GAP,
     SEGMENT_GLOB,
+    TOMBSTONE,
     EventLogReader,
     OffsetIndex,
     encode_record,
@@ -42,6 +46,7 @@ from bento.ingestion.segments import (
     list_segments,
     natural_key,
     read_events,
+    record_span,
     scan_segment,
 )
 
@@ -98,6 +103,8 @@ class EventLog:
         self._keys: dict[str, int] = {}
         self._index = OffsetIndex()
         self._failed: BaseException | None = None
+        with compaction_lock(self.directory):
+            self.erasure_lines_replayed = apply_journal(self.directory)
         self.torn_bytes_cut = self._recover()
         segments = list_segments(self.directory)
         self._segment = segments[-1] if segments else self._create_segment(0)
@@ -129,9 +136,13 @@ class EventLog:
 
     def _remember(self, record: dict[str, Any], segment: Path, position: int) -> None:
         offset = self._index.count
-        self._index.add(segment, position)
-        self._ids.setdefault(record["event_id"], offset)
-        self._keys.setdefault(natural_key(record), offset)
+        self._index.add(segment, position, record_span(record))
+        if GAP in record:
+            return
+        if record.get("event_id") is not None:  # a tombstone keeps its id: a retry stays a duplicate
+            self._ids.setdefault(record["event_id"], offset)
+        if TOMBSTONE not in record:
+            self._keys.setdefault(natural_key(record), offset)
 
     def is_duplicate(self, record: dict[str, Any]) -> bool:
         return record["event_id"] in self._ids or natural_key(record) in self._keys
@@ -189,6 +200,21 @@ class EventLog:
     def end_offset(self) -> int:
         """The offset the next record will get (the number of records in the log)."""
         return self._index.count
+
+    def erase_user(self, user_id: str) -> int:
+        """Rewrite every record of ``user_id`` as a tombstone, in place (offsets unchanged); returns
+        how many. Appends wait meanwhile; see ``erasure`` for why a crash leaves a readable log."""
+        with self._mutex, compaction_lock(self.directory):
+            if self._failed is not None:
+                raise EventLogFailedError(f"event log {self.directory} failed earlier; reopen it")
+            targets = find_user_lines(list_segments(self.directory), user_id)
+            if not targets:
+                return 0
+            write_journal(self.directory, targets)
+            apply_journal(self.directory)
+            for target in targets:
+                self._keys.pop(target.natural_key, None)
+        return len(targets)
 
     def _maybe_rotate(self) -> None:
         if self._file.tell() < self.segment_bytes:

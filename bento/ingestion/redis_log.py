@@ -21,14 +21,18 @@ machine runs with ``appendonly no``: the tests there prove dedup, offsets, order
 not durability. ``durability()`` reports what the server is configured for, and a log opened on a
 server without AOF warns once.
 
-The dedup hashes grow with the log (one entry per event id and per natural key) and the stream is not
-trimmed; retention (XTRIM MINID plus pruning the hashes) is left to operations.
+Erasure and retention delete entries (XDEL) instead of rewriting them: the other entries keep their
+ids, hence their offsets, and a deleted id reads as a gap, as a tombstone does in the local log.
+``erase_user`` keeps the erased events' ids in the dedup hash (opaque ids: a retry stays a duplicate)
+and drops their natural keys (they name the user); ``drop_before`` (retention) prunes both. Each chunk
+is one MULTI/EXEC, so a crash mid-erasure leaves a readable log; the ledger re-runs the erasure.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -142,6 +146,35 @@ class RedisEventLog:
 
     def end_offset(self) -> int:
         return int(self.client.get(self.next_key) or 0)
+
+    def erase_user(self, user_id: str) -> int:
+        """Delete every entry of ``user_id``; returns how many (offsets of the rest unchanged)."""
+        return self._delete_where(lambda record: record.get("user_id") == user_id, "+", forget_ids=False)
+
+    def drop_before(self, offset: int) -> int:
+        """Retention: delete every entry below ``offset`` and its dedup entries; returns how many."""
+        return self._delete_where(lambda _record: True, f"({offset + 1}-0", forget_ids=True)
+
+    def _delete_where(self, doomed: Callable[[dict[str, Any]], bool], last: str, forget_ids: bool) -> int:
+        deleted, start = 0, "-"
+        while entries := self.client.xrange(self.stream_key, min=start, max=last, count=CHUNK):
+            ids, event_ids, keys = [], [], []
+            for entry_id, fields in entries:
+                record = json.loads(fields.get(b"r", fields.get("r")))
+                if doomed(record):
+                    ids.append(entry_id)
+                    event_ids.append(record["event_id"])
+                    keys.append(natural_key(record))
+            if ids:
+                pipe = self.client.pipeline(transaction=True)
+                pipe.xdel(self.stream_key, *ids)
+                pipe.hdel(self.keys_key, *keys)
+                if forget_ids:
+                    pipe.hdel(self.ids_key, *event_ids)
+                pipe.execute()
+                deleted += len(ids)
+            start = f"({_text(entries[-1][0])}"
+        return deleted
 
     def __len__(self) -> int:
         return self.end_offset()

@@ -3,6 +3,11 @@
 Shared by the writer (``event_log.EventLog``) and readers in other processes. A segment is lines
 ``<crc32 hex> <json>\n``; a line that is torn (no newline) or fails its checksum ends the intact
 part of its segment. See ``event_log`` for the fsync policy and recovery.
+
+Two kinds of marker line keep offsets valid when data is removed (``erasure``): a tombstone
+``{"_erased":1,...}`` replaces one erased record in place (same length, so byte positions hold), and a
+gap ``{"_gap":N}`` is the whole content of a segment dropped by retention (it stands for N offsets).
+Readers index markers like records but never return them.
 """
 
 from __future__ import annotations
@@ -18,12 +23,24 @@ from typing import Any
 
 SEGMENT_GLOB = "segment-*.log"
 MARK_STRIDE = 1024  # one offset → file-position mark per this many records: a read skips < this many lines
+TOMBSTONE = "_erased"
+GAP = "_gap"
 
 log = logging.getLogger(__name__)
 
 
 def natural_key(record: dict[str, Any]) -> str:
     return "|".join(str(record.get(k)) for k in ("user_id", "item_id", "event_type", "timestamp"))
+
+
+def is_marker(record: dict[str, Any]) -> bool:
+    """A tombstone or a gap: indexed for offsets, never returned to readers."""
+    return TOMBSTONE in record or GAP in record
+
+
+def record_span(record: dict[str, Any]) -> int:
+    """How many offsets a line stands for: a gap N, anything else 1."""
+    return int(record.get(GAP, 1))
 
 
 def encode_record(record: dict[str, Any]) -> bytes:
@@ -88,32 +105,41 @@ def _read_segment(segment: Path, position: int, skip: int, count: int) -> list[d
 
 class OffsetIndex:
     """Sparse map offset → (segment, byte position): a mark at each segment's first record and every
-    ``MARK_STRIDE`` records, so reading from any offset seeks close and skips few lines."""
+    ``MARK_STRIDE`` records, so reading from any offset seeks close and skips few lines. A gap line
+    (a dropped segment) gets its own mark spanning its N offsets."""
 
     def __init__(self) -> None:
         self.offsets: list[int] = []
         self.places: list[tuple[Path, int]] = []
+        self.gaps: dict[int, int] = {}  # mark index → offsets a gap spans
         self.count = 0
 
-    def add(self, segment: Path, position: int) -> None:
-        if self.count % MARK_STRIDE == 0 or self.places[-1][0] != segment:
+    def add(self, segment: Path, position: int, span: int = 1) -> None:
+        if span != 1 or self.count % MARK_STRIDE == 0 or self.places[-1][0] != segment:
+            if span != 1:
+                self.gaps[len(self.offsets)] = span
             self.offsets.append(self.count)
             self.places.append((segment, position))
-        self.count += 1
+        self.count += span
 
     def read(self, from_offset: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """Up to ``limit`` live records from ``from_offset`` on; markers are skipped, not counted, so
+        a run of erased records never looks like the end of the log to a consumer."""
         if from_offset < 0 or limit < 0:
             raise ValueError(f"from_offset and limit must be >= 0, got {from_offset}, {limit}")
-        stop = min(self.count, from_offset + limit)
         out: list[tuple[int, dict[str, Any]]] = []
         offset = from_offset
-        while offset < stop:
+        while offset < self.count and len(out) < limit:
             i = bisect_right(self.offsets, offset) - 1
+            if i in self.gaps:
+                offset = self.offsets[i] + self.gaps[i]
+                continue
             segment, position = self.places[i]
-            got = _read_segment(segment, position, offset - self.offsets[i], stop - offset)
+            want = min(self.count - offset, limit - len(out))
+            got = _read_segment(segment, position, offset - self.offsets[i], want)
             if not got:  # the file changed under us (cut by a recovering writer); the caller retries
                 break
-            out.extend(enumerate(got, start=offset))
+            out.extend((o, r) for o, r in enumerate(got, start=offset) if not is_marker(r))
             offset += len(got)
         return out
 
@@ -146,7 +172,9 @@ class EventLogReader:
         while True:
             segment = self._segment
             self._position = scan_segment(
-                segment, self._position, lambda _record, position, s=segment: self._index.add(s, position)
+                segment,
+                self._position,
+                lambda record, position, s=segment: self._index.add(s, position, record_span(record)),
             )
             later = [s for s in segments if s > segment]
             if not later:
@@ -173,4 +201,5 @@ def read_events(directory: Path | str) -> Iterator[dict[str, Any]]:
                 record = decode_line(line)
                 if record is None:
                     break
-                yield record
+                if not is_marker(record):
+                    yield record
