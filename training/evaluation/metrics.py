@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 
 def _check_k(k: int) -> None:
@@ -109,3 +110,43 @@ def evaluate_topk(
         if catalogue_size is not None:
             result[f"coverage@{k}"] = catalogue_coverage(lists, catalogue_size, k)
     return result
+
+
+# ---- vectorised forms over integer top-k matrices (full-ranking protocols) ----------------------
+
+
+def hit_matrix(top: np.ndarray, relevant: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+    """bool [n_users, K]: whether ``top[r, j]`` (an item position, -1 = empty) is in row ``users[r]``."""
+    rows = relevant[users].tocsr()
+    hits = np.zeros(top.shape, dtype=bool)
+    for r in range(len(users)):
+        found = rows.indices[rows.indptr[r] : rows.indptr[r + 1]]
+        if len(found):
+            hits[r] = np.isin(top[r], found)
+    return hits & (top >= 0)
+
+
+def accuracy_metrics(
+    hits: np.ndarray, n_relevant: np.ndarray, ks: Sequence[int], mrr_k: int
+) -> dict[str, float]:
+    """Mean recall@k, ndcg@k (binary gains, same conventions as ``ndcg_at_k``) and mrr@``mrr_k``.
+
+    Rows with no relevant item are skipped; ``hits`` must have at least ``max(ks)`` columns.
+    """
+    keep = n_relevant > 0
+    hits, n_rel = hits[keep].astype(np.float64), n_relevant[keep].astype(np.float64)
+    if not len(hits):
+        return {f"{m}@{k}": 0.0 for k in ks for m in ("recall", "ndcg")} | {f"mrr@{mrr_k}": 0.0}
+    discount = 1.0 / np.log2(np.arange(2, hits.shape[1] + 2))
+    ideal_cum = np.cumsum(discount)
+    out: dict[str, float] = {}
+    for k in ks:
+        _check_k(k)
+        found = hits[:, :k]
+        out[f"recall@{k}"] = float(np.mean(found.sum(axis=1) / n_rel))
+        ideal = ideal_cum[np.minimum(n_rel, k).astype(int) - 1]
+        out[f"ndcg@{k}"] = float(np.mean((found * discount[:k]).sum(axis=1) / ideal))
+    first = hits[:, :mrr_k]
+    has = first.any(axis=1)
+    out[f"mrr@{mrr_k}"] = float(np.mean(np.where(has, 1.0 / (first.argmax(axis=1) + 1), 0.0)))
+    return out

@@ -1,0 +1,98 @@
+"""The three offline protocols, each carving its validation split out of train the same way.
+
+Pure functions of (interactions, seed): the same seed gives the same split. A split is a set of
+row masks over one ``Interactions``; ``val_train``/``val`` partition ``train`` and never touch test.
+
+* ``stratified``: per user, a random 25% of their interactions is test (as in published ml-100k
+  tables, every interaction counts as implicit feedback).
+* ``random``: a global random 20% of all interactions is test (some users may end up cold).
+* ``temporal``: per user, the last 20% of their interactions by time is test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from training.evaluation.config import ProtocolConfig
+from training.evaluation.interactions import Interactions
+
+PROTOCOLS = ("stratified", "random", "temporal")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row masks over ``data``: train = val_train + val (disjoint), test disjoint from train."""
+
+    protocol: str
+    data: Interactions
+    train: np.ndarray
+    test: np.ndarray
+    val_train: np.ndarray
+    val: np.ndarray
+
+    def part(self, name: str) -> Interactions:
+        return self.data.subset(getattr(self, name))
+
+
+def _per_user_tail(users: np.ndarray, order_key: np.ndarray, fraction: float) -> np.ndarray:
+    """Mask of each user's last ``round(n * fraction)`` rows by ``order_key`` (at least one row stays)."""
+    order = np.lexsort((order_key, users))
+    sorted_users = users[order]
+    counts = np.bincount(users)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    position = np.arange(len(users)) - starts[sorted_users]
+    n = counts[sorted_users]
+    n_out = np.minimum(np.rint(n * fraction), n - 1)
+    mask = np.zeros(len(users), dtype=bool)
+    mask[order] = position >= n - n_out
+    return mask
+
+
+def stratified_holdout(data: Interactions, rows: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Per user, a random ``fraction`` of their rows among ``rows`` (positions) -> held-out mask."""
+    key = np.random.default_rng(seed).random(len(rows))
+    out = np.zeros(len(data), dtype=bool)
+    out[rows] = _per_user_tail(data.users[rows], key, fraction)
+    return out
+
+
+def random_holdout(data: Interactions, rows: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """A global random ``fraction`` of ``rows``, regardless of user."""
+    n_out = round(len(rows) * fraction)
+    chosen = np.random.default_rng(seed).choice(rows, size=n_out, replace=False)
+    out = np.zeros(len(data), dtype=bool)
+    out[chosen] = True
+    return out
+
+
+def temporal_holdout(data: Interactions, rows: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Per user, the latest ``fraction`` of their rows among ``rows``; ties broken by a seeded draw."""
+    jitter = np.random.default_rng(seed).random(len(rows))
+    key = data.timestamp[rows] + jitter * 1e-3  # sub-millisecond: never reorders distinct seconds
+    out = np.zeros(len(data), dtype=bool)
+    out[rows] = _per_user_tail(data.users[rows], key, fraction)
+    return out
+
+
+HOLDOUTS: dict[str, Callable[[Interactions, np.ndarray, float, int], np.ndarray]] = {
+    "stratified": stratified_holdout,
+    "random": random_holdout,
+    "temporal": temporal_holdout,
+}
+
+
+def split(data: Interactions, protocol: str, config: ProtocolConfig | None = None, seed: int = 0) -> Split:
+    """Test split by ``protocol``, then the validation split by the same rule applied to train."""
+    config = config or ProtocolConfig()
+    if protocol not in HOLDOUTS:
+        raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
+    holdout = HOLDOUTS[protocol]
+    fraction = config.test_fraction[protocol]
+    everything = np.arange(len(data))
+    test = holdout(data, everything, fraction, seed)
+    train = ~test
+    val = holdout(data, np.flatnonzero(train), fraction, seed + 1)
+    return Split(protocol, data, train, test, train & ~val, val)
