@@ -90,6 +90,15 @@ class ServingBundle:
                 self.item_embeddings[int(position)] = vector
             self.index.add([item_id], vector[None, :])
 
+    def forget_user(self, user_id: str) -> bool:
+        """Erase the user's history and embedding from memory (they are served as a new user)."""
+        with self._lock:
+            had_history = self.history.pop(user_id, None) is not None
+            position = self.user_positions.pop(user_id, None)
+            if position is not None:
+                self.user_embeddings[position] = 0.0
+        return had_history or position is not None
+
     def drop_item(self, item_id: str) -> None:
         with self._lock:
             self.index.remove([item_id])

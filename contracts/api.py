@@ -154,3 +154,22 @@ class ItemAck(BaseModel):
     item_id: str
     status: Literal["created", "updated", "deleted"]
     indexed: bool
+
+
+class ForgetRequest(Strict):
+    """Erase everything the platform holds about one user (right to erasure)."""
+
+    user_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+
+
+class ForgetReceipt(BaseModel):
+    """What was erased at once; ``offline_pending`` until the privacy asset has swept the warehouse."""
+
+    request_id: str
+    user_id: str
+    requested_at: datetime
+    new_request: bool  # false: an open request for this user already existed (the same receipt)
+    events_erased: int
+    online_feature_rows_deleted: int
+    cached_responses_dropped: int
+    offline_pending: bool

@@ -10,6 +10,8 @@ from orchestration.defs.features import assets as features
 from orchestration.defs.features import checks as features_checks
 from orchestration.defs.ingestion import assets as ingestion
 from orchestration.defs.ingestion import checks as ingestion_checks
+from orchestration.defs.privacy import assets as privacy
+from orchestration.defs.privacy import jobs as privacy_jobs
 from orchestration.defs.ranking import assets as ranking
 from orchestration.defs.ranking import checks as ranking_checks
 from orchestration.defs.serving import assets as serving
@@ -17,7 +19,7 @@ from orchestration.defs.serving import assets as serving
 STAGES = [ingestion, features, candidate_generation, ranking, evaluation, serving]
 
 full_loop = dg.define_asset_job(
-    "full_loop", selection=dg.AssetSelection.all(), description="Events to bento."
+    "full_loop", selection=privacy_jobs.LOOP_SELECTION, description="Events to bento."
 )
 daily_retrain = dg.ScheduleDefinition(job=full_loop, cron_schedule="0 3 * * *", execution_timezone="UTC")
 archive_events = dg.define_asset_job("archive_events", selection=[ingestion.event_archive.key])
@@ -26,10 +28,12 @@ hourly_archive = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules(STAGES),
-    asset_checks=dg.load_asset_checks_from_modules([ingestion_checks, features_checks, ranking_checks]),
-    jobs=[full_loop, archive_events],
-    schedules=[daily_retrain, hourly_archive],
+    assets=privacy_jobs.erasure_before_features(dg.load_assets_from_modules([*STAGES, privacy])),
+    asset_checks=dg.load_asset_checks_from_modules(
+        [ingestion_checks, features_checks, ranking_checks, privacy]
+    ),
+    jobs=[full_loop, archive_events, privacy_jobs.erase_users, privacy_jobs.enforce_retention],
+    schedules=[daily_retrain, hourly_archive, privacy_jobs.hourly_erasure, privacy_jobs.daily_retention],
     sensors=[alerting.loop_failure_alert],
     resources={"platform": PlatformResource.from_env()},
 )

@@ -11,6 +11,7 @@ EXPECTED = {
     "ranking": {"training_set", "ranking_model"},
     "evaluation": {"offline_evaluation"},
     "serving": {"fallback_lists", "serving_bundle"},
+    "privacy": {"user_erasure", "data_retention"},
 }
 
 
