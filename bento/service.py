@@ -32,11 +32,15 @@ from bento.ingestion.event_log import EventLog
 from bento.ingestion.events import EventIngestor
 from bento.ingestion.rate_limit import TokenBuckets
 from bento.ingestion.settings import load_ingestion_config
+from bento.privacy.forget import UserEraser
+from bento.privacy.ledger import ErasureLedger, ledger_path
 from bento.surfaces import load_serving_config
 from contracts.api import (
     BatchAck,
     EventAck,
     EventIn,
+    ForgetReceipt,
+    ForgetRequest,
     ItemAck,
     ItemIn,
     ItemRef,
@@ -116,6 +120,14 @@ class Recommender:
         self.ingestion = load_ingestion_config()
         limits = self.ingestion.rate_limit
         self.buckets = TokenBuckets(rate_per_s=limits.events_per_second, burst=limits.burst)
+        self.privacy = UserEraser(
+            ErasureLedger(ledger_path(settings.paths.home)),
+            self.ingestor.log,
+            store,
+            self.artifacts,
+            lambda user: response_cache.pop_where(lambda key: key[0] == user),  # type: ignore[index]
+        )
+        self.privacy.resume()
         self._warm_item_cache()
         log.info("serving model %s", self.artifacts.model_version)
 
@@ -164,6 +176,12 @@ class Recommender:
         if (limited := self._rate_limited(ctx, cost=len(events))) is not None:
             return limited  # type: ignore[return-value]
         return self.ingestor.ingest_batch(events)
+
+    @bentoml.api(input_spec=ForgetRequest, route="/users/forget")
+    def forget_user(self, **request: object) -> ForgetReceipt:
+        """Erase a user now (event log, online features, caches, bundle state); the warehouse follows
+        on the privacy asset's next run. Idempotent: an open request returns the same receipt."""
+        return self.privacy.forget(ForgetRequest.model_validate(request).user_id)
 
     @bentoml.api(input_spec=ItemIn, route="/items")
     def put_item(self, **item: object) -> ItemAck:
