@@ -29,6 +29,7 @@ from bench.freshness import (
     percentiles,
     scratch_store,
 )
+from contracts.features import USER_ACTIVITY_FEATURES
 
 RESULTS = Path(__file__).parent / "results" / "online_read.json"
 UNCACHED_WARMUP = 20
@@ -66,10 +67,16 @@ def write_features(features: Path, n_items: int, n_users: int, at: pd.Timestamp,
             "user_purchases_30d": rng.integers(0, 5, n_users),
             "user_ctr_30d": rng.beta(2, 20, n_users),
             "user_avg_price": rng.lognormal(3.0, 0.5, n_users),
+            "user_price_p25": rng.lognormal(2.5, 0.5, n_users),
+            "user_price_p75": rng.lognormal(3.5, 0.5, n_users),
             "user_top_categories": tops,
             "user_top_category_shares": [[0.5, 0.3, 0.2]] * n_users,
         }
     ).to_parquet(features / "user_stats.parquet", index=False)
+    activity = {name: rng.integers(0, 50, n_users) for name in USER_ACTIVITY_FEATURES}
+    pd.DataFrame({"user_id": users, "event_timestamp": at, **activity}).to_parquet(
+        features / "user_activity.parquet", index=False
+    )
     pd.DataFrame(
         {
             "user_id": users,
@@ -147,7 +154,7 @@ def measure(store: Any, home: Path, args: argparse.Namespace) -> dict[str, Any]:
     store.materialize(
         start_date=(at - pd.Timedelta(days=1)).to_pydatetime(),
         end_date=(at + pd.Timedelta(seconds=1)).to_pydatetime(),
-        feature_views=["user_stats", "user_profile", "item_stats"],
+        feature_views=["user_stats", "user_activity", "user_profile", "item_stats"],
     )
     materialize_s = time.perf_counter() - started
     batch = requests(args.warmup + args.requests, args.items, args.users, args.candidates, args.seed)

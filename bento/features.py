@@ -21,6 +21,8 @@ from contracts.features import (
     SESSION_DEFAULTS,
     SESSION_FEATURES,
     SESSION_PUSH_SOURCE,
+    USER_ACTIVITY_FEATURES,
+    USER_ACTIVITY_VIEW,
     USER_DEFAULTS,
     USER_PROFILE_FEATURES,
     USER_PROFILE_VIEW,
@@ -33,6 +35,7 @@ ITEM_CACHE_TTL_S = 300.0
 ITEM_CACHE_CAPACITY = 1_000  # the hottest items: the design's hot-key mitigation
 USER_REFS = (
     [f"{USER_STATS_VIEW}:{f}" for f in USER_STATS_FEATURES]
+    + [f"{USER_ACTIVITY_VIEW}:{f}" for f in USER_ACTIVITY_FEATURES]
     + [f"{USER_PROFILE_VIEW}:{f}" for f in USER_PROFILE_FEATURES]
     + [f"{USER_SESSION_VIEW}:{f}" for f in SESSION_FEATURES]
 )
@@ -102,5 +105,5 @@ class OnlineFeatures:
             self.item_cache.pop(item)
 
     def push_session(self, user_id: str, state: dict[str, Any], at: datetime | None = None) -> None:
-        row = {"user_id": user_id, "event_timestamp": at or datetime.now(UTC), **state}
+        row = {"user_id": user_id, "event_timestamp": at or datetime.now(UTC), **SESSION_DEFAULTS, **state}
         self.store.push(SESSION_PUSH_SOURCE, pd.DataFrame([row]), to=PushMode.ONLINE)

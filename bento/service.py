@@ -31,6 +31,7 @@ from bento.funnel.pipeline import Funnel, FunnelResult
 from bento.ingestion.event_log import EventLog
 from bento.ingestion.events import EventIngestor
 from bento.ingestion.rate_limit import TokenBuckets
+from bento.ingestion.session_updater import filter_store_categories, session_consumer, start_in_background
 from bento.ingestion.settings import load_ingestion_config
 from bento.privacy.forget import UserEraser
 from bento.privacy.ledger import ErasureLedger, ledger_path
@@ -111,13 +112,21 @@ class Recommender:
             results.capacity, results.ttl_s, on_lookup=_counted("results")
         )
         self.funnel = Funnel(self.artifacts, self.features, self._score, serving, results=response_cache)
+        self.event_log = EventLog(settings.paths.event_log)
         self.ingestor = EventIngestor(
-            EventLog(settings.paths.event_log),
-            self.features,
-            self.artifacts.catalogue,
-            on_user_events=self.funnel.forget_user,
+            self.event_log, self.artifacts.catalogue, on_user_events=self.funnel.forget_user
         )
         self.ingestion = load_ingestion_config()
+        updater = self.ingestion.session_updater
+        if updater.mode == "in_process":
+            self.session_consumer = session_consumer(
+                self.event_log,
+                self.features,
+                filter_store_categories(self.filters),
+                updater.batch_size,
+                on_pushed=self.funnel.forget_user,
+            )
+            start_in_background(self.session_consumer, updater.poll_interval_s)
         limits = self.ingestion.rate_limit
         self.buckets = TokenBuckets(rate_per_s=limits.events_per_second, burst=limits.burst)
         self.privacy = UserEraser(

@@ -11,13 +11,14 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from contracts.schemas import DEVICES
+from contracts.schemas import DEVICES, EVENT_TYPES
 
 FEAST_PROJECT: Final = "reco"
 USER_ENTITY: Final = "user_id"
 ITEM_ENTITY: Final = "item_id"
 
 USER_STATS_VIEW: Final = "user_stats"
+USER_ACTIVITY_VIEW: Final = "user_activity"
 USER_PROFILE_VIEW: Final = "user_profile"
 ITEM_STATS_VIEW: Final = "item_stats"
 USER_SESSION_VIEW: Final = "user_session"
@@ -32,8 +33,22 @@ USER_STATS_FEATURES: Final = (
     "user_purchases_30d",
     "user_ctr_30d",
     "user_avg_price",
+    "user_price_p25",
+    "user_price_p75",
     "user_top_categories",
     "user_top_category_shares",
+)
+# Behaviour counts per event type over the last 1, 7 and 30 days: short windows say what the user
+# is doing now, long ones what they usually do.
+ACTIVITY_WINDOW_DAYS: Final = (1, 7, 30)
+
+
+def activity_feature(event_type: str, days: int) -> str:
+    return f"user_{event_type}_{days}d"
+
+
+USER_ACTIVITY_FEATURES: Final = tuple(
+    activity_feature(kind, days) for kind in EVENT_TYPES for days in ACTIVITY_WINDOW_DAYS
 )
 USER_PROFILE_FEATURES: Final = ("country", "age_bucket", "device", "segment")
 ITEM_STATS_FEATURES: Final = (
@@ -54,6 +69,7 @@ SESSION_FEATURES: Final = (
     "session_last_category",
     "session_clicks",
     "session_events",
+    "session_log_offset",
 )
 SESSION_HISTORY_LENGTH: Final = 10
 
@@ -64,8 +80,11 @@ USER_DEFAULTS: Final[dict[str, object]] = {
     "user_purchases_30d": 0,
     "user_ctr_30d": 0.0,
     "user_avg_price": float("nan"),
+    "user_price_p25": float("nan"),
+    "user_price_p75": float("nan"),
     "user_top_categories": [],
     "user_top_category_shares": [],
+    **dict.fromkeys(USER_ACTIVITY_FEATURES, 0),
 }
 SESSION_DEFAULTS: Final[dict[str, object]] = {
     "session_item_ids": [],
@@ -73,6 +92,8 @@ SESSION_DEFAULTS: Final[dict[str, object]] = {
     "session_last_category": "",
     "session_clicks": 0,
     "session_events": 0,
+    # Offset of the last log record folded in: a redelivered record (at-least-once) is skipped.
+    "session_log_offset": -1,
 }
 
 RANKER_INPUTS: Final = (
@@ -80,6 +101,9 @@ RANKER_INPUTS: Final = (
     "log_user_clicks_30d",
     "log_user_purchases_30d",
     "user_ctr_30d",
+    "log_user_click_1d",
+    "log_user_skip_7d",
+    "log_user_purchase_7d",
     "item_popularity",
     "item_ctr",
     "item_conversion",
@@ -116,6 +140,23 @@ def _session_share(categories: object, category: str) -> float:
     return float(sum(1 for c in categories if c == category)) / len(categories)
 
 
+def _price_fit(price: np.ndarray, mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """0 inside the user's usual price band, minus the log distance to it outside.
+
+    The band is the 25th-75th percentile of prices the user engaged with; with no band yet, the
+    distance to their mean price; with neither (or an unpriced item), neutral 0.
+    """
+    log_price = np.log1p(price)
+    has_band = np.isfinite(low) & np.isfinite(high) & (high >= low) & (low >= 0)
+    below = np.log1p(np.nan_to_num(low, nan=0.0).clip(min=0)) - log_price
+    above = log_price - np.log1p(np.nan_to_num(high, nan=0.0).clip(min=0))
+    band_fit = -np.clip(np.maximum(below, above), 0.0, None)
+    has_mean = np.isfinite(mean) & (mean > 0)
+    mean_fit = -np.abs(log_price - np.log1p(np.nan_to_num(mean, nan=0.0).clip(min=0)))
+    fit = np.where(has_band, band_fit, np.where(has_mean, mean_fit, 0.0))
+    return np.where(price > 0, fit, 0.0)
+
+
 def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
     """Raw per-candidate feature columns -> float32 matrix in ``RANKER_INPUTS`` order.
 
@@ -130,12 +171,8 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
         else np.full(n, default)
     )
     price = col("item_price", 0.0).clip(min=0.0)
-    user_price = col("user_avg_price", np.nan) if "user_avg_price" in raw else np.full(n, np.nan)
-    user_price = pd.to_numeric(pd.Series(user_price), errors="coerce").to_numpy(np.float64)
-    price_fit = np.where(
-        np.isfinite(user_price) & (user_price > 0) & (price > 0),
-        -np.abs(np.log1p(price) - np.log1p(np.nan_to_num(user_price, nan=0.0))),
-        0.0,
+    price_fit = _price_fit(
+        price, col("user_avg_price", np.nan), col("user_price_p25", np.nan), col("user_price_p75", np.nan)
     )
     age_days = np.clip((col("now_ts") - col("item_created_ts")) / SECONDS_PER_DAY, 0.0, None)
     categories = raw["item_category"].fillna("").astype(str).tolist() if "item_category" in raw else [""] * n
@@ -154,6 +191,9 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
         np.log1p(col("user_clicks_30d").clip(min=0)),
         np.log1p(col("user_purchases_30d").clip(min=0)),
         col("user_ctr_30d").clip(0, 1),
+        np.log1p(col("user_click_1d").clip(min=0)),
+        np.log1p(col("user_skip_7d").clip(min=0)),
+        np.log1p(col("user_purchase_7d").clip(min=0)),
         col("item_popularity"),
         col("item_ctr").clip(0, 1),
         col("item_conversion").clip(0, 1),

@@ -25,6 +25,7 @@ def _parquet(name: str) -> FileSource:
 
 
 user_stats_source = _parquet("user_stats")
+user_activity_source = _parquet("user_activity")
 user_profile_source = _parquet("user_profile")
 item_stats_source = _parquet("item_stats")
 session_log_source = _parquet("session_log")

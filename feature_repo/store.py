@@ -39,6 +39,7 @@ SESSION_LOG_SCHEMA = pa.schema(
         ("session_last_category", pa.string()),
         ("session_clicks", pa.int64()),
         ("session_events", pa.int64()),
+        ("session_log_offset", pa.int64()),
     ]
 )
 

@@ -1,8 +1,11 @@
-"""Event ingestion: validate, append durably, then update the user's live session features."""
+"""Event ingestion: validate, append durably, acknowledge.
+
+Session features are not touched here: the streaming updater (`bento.ingestion.session_updater`)
+consumes the log, so an acknowledgement never waits on, or fails with, the feature store.
+"""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,13 +15,9 @@ import pandas as pd
 from pydantic import ValidationError
 
 from bento.errors import UnknownItemError
-from bento.features import OnlineFeatures
-from bento.ingestion.event_log import EventLog
+from bento.ingestion.log_backend import EventLogBackend
 from contracts.api import BatchAck, BatchEventResult, EventAck, EventIn
 from contracts.schemas import NO_POSITION, UNKNOWN
-from contracts.session import next_session_state
-
-log = logging.getLogger(__name__)
 
 
 def to_record(event: EventIn, received_at: datetime) -> dict:
@@ -49,12 +48,11 @@ def validation_reason(error: ValidationError) -> str:
 class EventIngestor:
     def __init__(
         self,
-        event_log: EventLog,
-        features: OnlineFeatures,
+        event_log: EventLogBackend,
         catalogue: pd.DataFrame,
         on_user_events: Callable[[str], None] | None = None,
     ) -> None:
-        self.log, self.features, self.catalogue = event_log, features, catalogue
+        self.log, self.catalogue = event_log, catalogue
         self.on_user_events = on_user_events  # e.g. drop the user's cached responses
 
     def ingest(self, event: EventIn) -> EventAck:
@@ -63,7 +61,7 @@ class EventIngestor:
         record = to_record(event, datetime.now(UTC))
         result = self.log.append(record)  # returns only once fsync'd: the acknowledgement is durable
         if not result.duplicate:
-            self._update_session([(event, record)])
+            self._changed(event.user_id)
         return EventAck(
             event_id=record["event_id"], accepted=True, duplicate=result.duplicate, log_offset=result.offset
         )
@@ -85,14 +83,14 @@ class EventIngestor:
                 continue
             valid.append((index, event, to_record(event, received_at)))
         appended = self.log.append_many([record for _, _, record in valid])
-        fresh: dict[str, list[tuple[EventIn, dict]]] = {}
+        changed: dict[str, None] = {}
         for (index, event, record), result in zip(valid, appended, strict=True):
             status = "duplicate" if result.duplicate else "accepted"
             results[index] = BatchEventResult(index=index, event_id=record["event_id"], status=status)
             if not result.duplicate:
-                fresh.setdefault(event.user_id, []).append((event, record))
-        for user_events in fresh.values():
-            self._update_session(user_events)
+                changed[event.user_id] = None
+        for user_id in changed:
+            self._changed(user_id)
         ordered = [results[i] for i in sorted(results)]
         return BatchAck(
             accepted=sum(r.status == "accepted" for r in ordered),
@@ -101,19 +99,9 @@ class EventIngestor:
             results=ordered,
         )
 
-    def _update_session(self, events: list[tuple[EventIn, dict]]) -> None:
-        """Fold one user's new events into their session, in log order, and push once."""
-        user_id = events[0][0].user_id
+    def _changed(self, user_id: str) -> None:
         if self.on_user_events is not None:
             self.on_user_events(user_id)
-        try:
-            state = self.features.session(user_id)
-            for event, _ in events:
-                category = str(self.catalogue.at[event.item_id, "category"])
-                state = next_session_state(state, event.event_type, event.item_id, category)
-            self.features.push_session(user_id, state, datetime.fromisoformat(events[-1][1]["timestamp"]))
-        except Exception:  # the events are durable; the archiver replays them into batch features
-            log.exception("session feature push failed for user %s", user_id)
 
 
 def _rejected(index: int, event_id: str | None, reason: str) -> BatchEventResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field
@@ -18,9 +19,20 @@ class RateLimit(BaseModel):
     burst: float = Field(5000.0, gt=0)
 
 
+class SessionUpdaterConfig(BaseModel):
+    """The streaming consumer that turns logged events into session features."""
+
+    # in_process: a thread of the service (embedded profile); external: its own process per log
+    # (`python -m bento.ingestion.session_updater`), for several service processes on one log.
+    mode: Literal["in_process", "external"] = "in_process"
+    poll_interval_s: float = Field(0.02, gt=0)  # idle wait; event-to-feature lag is about this plus a push
+    batch_size: int = Field(500, ge=1)
+
+
 class IngestionConfig(BaseModel):
     max_batch_size: int = Field(1000, ge=1)
     rate_limit: RateLimit = Field(default_factory=RateLimit)
+    session_updater: SessionUpdaterConfig = Field(default_factory=SessionUpdaterConfig)
 
 
 def load_ingestion_config(path: Path | None = None) -> IngestionConfig:

@@ -7,8 +7,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from contracts.features import USER_DEFAULTS, USER_STATS_FEATURES
-from contracts.schemas import POSITIVE_EVENT_WEIGHTS
+from contracts.features import (
+    ACTIVITY_WINDOW_DAYS,
+    USER_ACTIVITY_FEATURES,
+    USER_DEFAULTS,
+    USER_STATS_FEATURES,
+    activity_feature,
+)
+from contracts.schemas import EVENT_TYPES, POSITIVE_EVENT_WEIGHTS
 from feature_repo.batch.windows import WINDOWS, FeatureWindows
 
 
@@ -42,7 +48,10 @@ def user_stats_at(
 
     positive = long[kinds.isin(list(POSITIVE_EVENT_WEIGHTS))]
     engaged = positive.merge(items[["item_id", "category", "price"]], on="item_id", how="left")
-    frame["user_avg_price"] = engaged.groupby("user_id")["price"].mean()
+    prices = engaged.groupby("user_id")["price"]
+    frame["user_avg_price"] = prices.mean()
+    frame["user_price_p25"] = prices.quantile(windows.price_band[0])
+    frame["user_price_p75"] = prices.quantile(windows.price_band[1])
     top_cats, top_shares = _top_categories(engaged, windows.top_categories)
     frame["user_top_categories"] = top_cats
     frame["user_top_category_shares"] = top_shares
@@ -87,10 +96,40 @@ def user_stats(
     then joins as "nothing yet" instead of being dropped by the point-in-time join.
     """
     birth = pd.DataFrame({"user_id": users.drop_duplicates().to_numpy()})
-    for name, default in USER_DEFAULTS.items():
+    for name in USER_STATS_FEATURES:
+        default = USER_DEFAULTS[name]
         birth[name] = [default] * len(birth) if isinstance(default, list) else default
     birth["event_timestamp"] = start
     stacked = [birth, *(user_stats_at(events, items, ts) for ts in snapshots)]
+    return pd.concat(stacked, ignore_index=True)
+
+
+def user_activity_at(events: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Counts per event type over each activity window, from events strictly before ``as_of``."""
+    longest = _window(events, as_of, pd.Timedelta(days=max(ACTIVITY_WINDOW_DAYS)))
+    columns: dict[str, pd.Series] = {}
+    for days in ACTIVITY_WINDOW_DAYS:
+        recent = longest[longest["timestamp"] >= as_of - pd.Timedelta(days=days)]
+        counts = recent.groupby(["user_id", "event_type"]).size().unstack(fill_value=0)
+        for kind in EVENT_TYPES:
+            columns[activity_feature(kind, days)] = (
+                counts[kind] if kind in counts else pd.Series(dtype="int64")
+            )
+    frame = pd.DataFrame(columns, columns=list(USER_ACTIVITY_FEATURES)).fillna(0).astype("int64")
+    frame = frame.reset_index(names="user_id")
+    frame["event_timestamp"] = as_of
+    return frame
+
+
+def user_activity(
+    events: pd.DataFrame, snapshots: Sequence[pd.Timestamp], users: pd.Series, start: pd.Timestamp
+) -> pd.DataFrame:
+    """Stacked activity snapshots with an all-zero row per user at ``start`` (see ``user_stats``)."""
+    birth = pd.DataFrame({"user_id": users.drop_duplicates().to_numpy()})
+    for name in USER_ACTIVITY_FEATURES:
+        birth[name] = 0
+    birth["event_timestamp"] = start
+    stacked = [birth, *(user_activity_at(events, ts) for ts in snapshots)]
     return pd.concat(stacked, ignore_index=True)
 
 

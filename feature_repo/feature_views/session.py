@@ -1,4 +1,5 @@
-"""Session features: pushed on every event, read on every request, never cached."""
+"""Session features: pushed by the streaming consumer of the event log, read on every request, never
+cached."""
 
 from datetime import timedelta
 
@@ -21,6 +22,11 @@ user_session_fv = FeatureView(
         Field(name="session_last_category", dtype=String),
         Field(name="session_clicks", dtype=Int64),
         Field(name="session_events", dtype=Int64),
+        Field(
+            name="session_log_offset",
+            dtype=Int64,
+            description="Event-log offset of the last event folded in; replays below it are skipped.",
+        ),
     ],
     online=True,
     source=user_session_push,

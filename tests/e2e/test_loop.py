@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -29,6 +31,16 @@ def session_items(user: str) -> list[str]:
         features=["user_session:session_item_ids"], entity_rows=[{"user_id": user}]
     )
     return list(raw.to_dict()["session_item_ids"][0] or [])
+
+
+def eventually(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    """True once ``condition`` holds (the streaming path is asynchronous), False at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def recommend(url: str, user: str, size: int = 10) -> dict:
@@ -90,7 +102,7 @@ def test_a_click_updates_session_features_and_the_next_response(service_url: str
     ack = httpx.post(f"{service_url}/events", json=event, timeout=30)
     assert ack.status_code == 200, ack.text
     assert ack.json()["duplicate"] is False
-    assert clicked in session_items(user)
+    assert eventually(lambda: clicked in session_items(user)), "the streaming updater pushes the click"
     after = recommend(service_url, user)
     after_items = [item["item_id"] for item in after["items"]]
     assert clicked not in after_items
@@ -98,6 +110,7 @@ def test_a_click_updates_session_features_and_the_next_response(service_url: str
 
     retry = httpx.post(f"{service_url}/events", json={**event, "event_id": "client-retry-1"}, timeout=30)
     assert retry.status_code == 200 and retry.json()["duplicate"] is True
+    time.sleep(0.5)  # the updater polls every 20 ms: a wrongly appended retry would show by now
     assert session_items(user).count(clicked) == 1, "a retried event must be counted once"
 
 

@@ -12,6 +12,7 @@ unless ``RECO_TEST_SERVICES=required`` (CI), where they fail instead. ``RECO_TES
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import uuid
@@ -27,7 +28,13 @@ from feast import FeatureStore
 from feast.infra.online_stores.redis import RedisOnlineStore
 
 from bento.features import OnlineFeatures
-from contracts.features import ITEM_STATS_FEATURES, SESSION_FEATURES, USER_STATS_FEATURES
+from contracts.features import (
+    ITEM_STATS_FEATURES,
+    SESSION_FEATURES,
+    USER_ACTIVITY_FEATURES,
+    USER_DEFAULTS,
+    USER_STATS_FEATURES,
+)
 from contracts.session import next_session_state
 from contracts.settings import load_settings
 from feature_repo.store import (
@@ -44,7 +51,7 @@ REDIS_URL = os.environ.get("RECO_TEST_REDIS", "127.0.0.1:6379,db=0")
 POSTGRES_DSN = os.environ.get("RECO_TEST_POSTGRES", "postgresql://root@127.0.0.1:5432/test")
 T1 = pd.Timestamp("2026-03-01 00:00", tz="UTC")  # first batch snapshot
 T2 = pd.Timestamp("2026-03-02 00:00", tz="UTC")  # second (latest) batch snapshot
-BATCH_VIEWS = ["user_stats", "user_profile", "item_stats"]
+BATCH_VIEWS = ["user_stats", "user_activity", "user_profile", "item_stats"]
 
 
 @dataclass
@@ -70,6 +77,8 @@ def batch_frames() -> dict[str, pd.DataFrame]:
                     "user_purchases_30d": n + k,
                     "user_ctr_30d": 0.01 * (n + 1) + 0.1 * k,
                     "user_avg_price": 5.0 + n + k,
+                    "user_price_p25": 4.0 + n + k,
+                    "user_price_p75": 7.5 + n + k,
                     "user_top_categories": ["books", "music"][: 1 + k],
                     "user_top_category_shares": [1.0] if k == 0 else [0.75, 0.25],
                 }
@@ -103,7 +112,23 @@ def batch_frames() -> dict[str, pd.DataFrame]:
             "segment": ["s0", "s1", "s2"],
         }
     )
-    return {"user_stats": pd.DataFrame(stats), "user_profile": profile, "item_stats": pd.DataFrame(item_rows)}
+    activity = pd.DataFrame(
+        [
+            {
+                "user_id": user,
+                "event_timestamp": ts,
+                **{name: 1000 * k + 10 * n + j for j, name in enumerate(USER_ACTIVITY_FEATURES)},
+            }
+            for k, ts in enumerate([T1, T2])
+            for n, user in enumerate(users)
+        ]
+    )
+    return {
+        "user_stats": pd.DataFrame(stats),
+        "user_activity": activity,
+        "user_profile": profile,
+        "item_stats": pd.DataFrame(item_rows),
+    }
 
 
 def _open(home: Path, env: dict[str, str]) -> FeatureStore:
@@ -211,7 +236,7 @@ def _same(got: object, want: object) -> bool:
 
 def test_definitions_registered_with_this_runs_files(profile: Profile) -> None:
     views = {v.name: v.batch_source.path for v in profile.store.list_feature_views()}
-    assert set(views) == {"user_stats", "user_profile", "item_stats", "user_session"}
+    assert set(views) == {"user_stats", "user_activity", "user_profile", "item_stats", "user_session"}
     assert all(Path(path).parent == profile.home / "features" for path in views.values())
     assert {s.name for s in profile.store.list_feature_services()} == {"retrieval_v1", "ranking_v1"}
 
@@ -221,10 +246,13 @@ def test_online_reads_serve_the_latest_snapshot(profile: Profile) -> None:
     features = OnlineFeatures(profile.store, item_ttl_s=0)
 
     stats, prof = _latest(frames["user_stats"], "user_id"), _latest(frames["user_profile"], "user_id")
+    activity = _latest(frames["user_activity"], "user_id")
     for user in stats.index:
         got = features.user(user)
         for name in USER_STATS_FEATURES:
             assert _same(got[name], stats.at[user, name]), (profile.name, user, name, got[name])
+        for name in USER_ACTIVITY_FEATURES:
+            assert got[name] == activity.at[user, name], (profile.name, user, name, got[name])
         assert got["segment"] == prof.at[user, "segment"] and got["device"] == prof.at[user, "device"]
 
     items = _latest(frames["item_stats"], "item_id")
@@ -237,11 +265,29 @@ def test_online_reads_serve_the_latest_snapshot(profile: Profile) -> None:
     assert got_items.loc["never-seen"].isna().all()
 
 
+def test_batch_stale_keeps_last_values_and_defaults_only_the_unseen(profile: Profile) -> None:
+    """Batch outage: the last snapshot is months old, yet served as is (ttl 0: it ages, never
+    expires); only a user the batch never saw gets the population defaults."""
+    assert pd.Timestamp.now(tz="UTC") - T2 > pd.Timedelta(days=30), "the snapshot is stale"
+    stats = _latest(batch_frames()["user_stats"], "user_id")
+    features = OnlineFeatures(profile.store)
+    got = features.user("u3")
+    assert got["user_clicks_30d"] == stats.at["u3", "user_clicks_30d"] != USER_DEFAULTS["user_clicks_30d"]
+    assert got["user_price_p75"] == pytest.approx(stats.at["u3", "user_price_p75"])
+    unseen = features.user("never-seen-user")
+    for name in (*USER_STATS_FEATURES, *USER_ACTIVITY_FEATURES):
+        want = USER_DEFAULTS[name]
+        if isinstance(want, float) and math.isnan(want):
+            assert math.isnan(unseen[name]), name
+        else:
+            assert unseen[name] == want, name
+
+
 def test_pushed_session_state_is_read_back(profile: Profile) -> None:
     features = OnlineFeatures(profile.store)
     state = next_session_state(features.session("u2"), "click", "i1", "music")
     state = next_session_state(state, "impression", "i2", "books")
-    features.push_session("u2", state, datetime.now(UTC))
+    features.push_session("u2", {**state, "session_log_offset": 7}, datetime.now(UTC))
 
     refs = [f"user_session:{name}" for name in SESSION_FEATURES]
     raw = profile.store.get_online_features(features=refs, entity_rows=[{"user_id": "u2"}]).to_dict()
@@ -251,6 +297,7 @@ def test_pushed_session_state_is_read_back(profile: Profile) -> None:
         "session_last_category": "music",
         "session_clicks": 1,
         "session_events": 2,
+        "session_log_offset": 7,
     }
     assert features.user("u2")["session_clicks"] == 1  # and through the serving read of the user
 

@@ -66,6 +66,7 @@ def test_clean_world_passes_ingestion_and_feature_checks(tmp_path: Path) -> None
     assert checks["events_quality"].metadata["volume"].value["judged"] == "yes"
     assert set(checks["batch_features_quality"].metadata["rows_by_table"].value) == {
         "user_stats",
+        "user_activity",
         "user_profile",
         "item_stats",
     }

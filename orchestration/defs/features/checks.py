@@ -8,6 +8,7 @@ from orchestration.defs.features.assets import batch_features
 from orchestration.defs.quality.results import TableCheck, evaluate
 from orchestration.defs.quality.suites import (
     item_stats_expectations,
+    user_activity_expectations,
     user_profile_expectations,
     user_stats_expectations,
 )
@@ -15,6 +16,7 @@ from orchestration.defs.quality.validation import validate
 
 SUITES = {
     "user_stats": user_stats_expectations,
+    "user_activity": user_activity_expectations,
     "user_profile": user_profile_expectations,
     "item_stats": item_stats_expectations,
 }
@@ -23,8 +25,8 @@ SUITES = {
 @dg.asset_check(
     asset=batch_features,
     blocking=True,
-    description="Great Expectations over user_stats, user_profile and item_stats: keys, non-negative "
-    "counts, rates in [0, 1], finite values, one row per entity and snapshot.",
+    description="Great Expectations over user_stats, user_activity, user_profile and item_stats: keys, "
+    "non-negative counts, rates in [0, 1], finite values, one row per entity and snapshot.",
 )
 def batch_features_quality(
     context: dg.AssetCheckExecutionContext, platform: PlatformResource

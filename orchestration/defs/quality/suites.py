@@ -11,7 +11,7 @@ from __future__ import annotations
 import great_expectations.expectations as gxe
 import pyarrow as pa
 
-from contracts.features import RANKER_INPUTS
+from contracts.features import RANKER_INPUTS, USER_ACTIVITY_FEATURES
 from contracts.schemas import DEVICES, SURFACES
 from orchestration.defs.quality.config import QUALITY, QualityConfig
 from orchestration.defs.quality.expect import (
@@ -30,10 +30,15 @@ USER_STATS_SCHEMA = pa.schema(
         *((c, pa.int64()) for c in COUNTS),
         ("user_ctr_30d", pa.float64()),
         ("user_avg_price", pa.float64()),
+        ("user_price_p25", pa.float64()),
+        ("user_price_p75", pa.float64()),
         ("user_top_categories", pa.list_(pa.string())),
         ("user_top_category_shares", pa.list_(pa.float64())),
         ("event_timestamp", _TS),
     ]
+)
+USER_ACTIVITY_SCHEMA = pa.schema(
+    [("user_id", pa.string()), *((c, pa.int64()) for c in USER_ACTIVITY_FEATURES), ("event_timestamp", _TS)]
 )
 USER_PROFILE_SCHEMA = pa.schema(
     [(c, pa.string()) for c in ("user_id", "country", "age_bucket", "device", "segment")]
@@ -87,7 +92,31 @@ def user_stats_expectations(config: QualityConfig = QUALITY) -> list[gxe.Expecta
         *not_null((*COUNTS, "user_ctr_30d"), mostly=m),
         *between(COUNTS, 0, None, mostly=m, why="counts are never negative"),
         *between(["user_ctr_30d"], 0, config.max_rate, mostly=m, why="a click-through rate is a share"),
-        *between(["user_avg_price"], 0, None, mostly=m, why="NaN = no priced engagement yet"),
+        *between(
+            ["user_avg_price", "user_price_p25", "user_price_p75"],
+            0,
+            None,
+            mostly=m,
+            why="NaN = no priced engagement yet",
+        ),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="user_price_p75",
+            column_B="user_price_p25",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            mostly=m,
+            meta={"why": "a price band's high end is not below its low end"},
+        ),
+    ]
+
+
+def user_activity_expectations(config: QualityConfig = QUALITY) -> list[gxe.Expectation]:
+    m = config.row_mostly
+    return [
+        *schema_expectations(USER_ACTIVITY_SCHEMA, mostly=m),
+        *_keyed("user_id", m),
+        *not_null(USER_ACTIVITY_FEATURES, mostly=m),
+        *between(USER_ACTIVITY_FEATURES, 0, None, mostly=m, why="counts are never negative"),
     ]
 
 

@@ -8,6 +8,8 @@ from contracts.features import (
     ITEM_STATS_FEATURES,
     ITEM_STATS_VIEW,
     RANKER_INPUTS,
+    USER_ACTIVITY_FEATURES,
+    USER_ACTIVITY_VIEW,
     USER_STATS_FEATURES,
     USER_STATS_VIEW,
     ranker_inputs,
@@ -59,8 +61,10 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
     rows = with_session_columns(rows, session)
 
     entity_df = rows.rename(columns={"timestamp": "event_timestamp"})
-    refs = [f"{USER_STATS_VIEW}:{f}" for f in USER_STATS_FEATURES] + [
-        f"{ITEM_STATS_VIEW}:{f}" for f in ITEM_STATS_FEATURES
+    refs = [
+        *(f"{USER_STATS_VIEW}:{f}" for f in USER_STATS_FEATURES),
+        *(f"{USER_ACTIVITY_VIEW}:{f}" for f in USER_ACTIVITY_FEATURES),
+        *(f"{ITEM_STATS_VIEW}:{f}" for f in ITEM_STATS_FEATURES),
     ]
     store = platform.feature_store()
     joined = store.get_historical_features(entity_df=entity_df, features=refs).to_df()
