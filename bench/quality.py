@@ -1,0 +1,163 @@
+"""Offline quality under three protocols: our funnel against tuned baselines.
+
+    python -m bench.quality --dataset ml100k --path ../shared/datasets/ml-100k
+    python -m bench.quality --dataset interactions --path FILE [--columns user=uid,item=iid] [--separator ,]
+    python -m bench.quality --dataset demo [--path WORLD_DIR]   # generates the demo world if no path
+
+Every protocol (stratified 75/25 per user, random 80/20, temporal last 20% per user) tunes each
+baseline on its validation split, scores full rankings over unseen items and trains our funnel's
+ranker on the same validation split. Writes ``bench/results/quality_<dataset>.json`` (``{"runs":
+[...]}``, other protocols' earlier runs kept) and two PNGs per protocol next to it.
+
+The demo world is cut to its ``--max-items`` most-interacted items and ``--max-users`` sampled users
+(EASE and ItemKNN need a dense item x item matrix); every model is evaluated on that same cut.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.results_file import RESULTS_DIR
+from contracts.world.io import WorldTables
+from training.evaluation.benchmark import BenchmarkConfig, SideTables, run_protocol
+from training.evaluation.interactions import from_events, restrict
+from training.evaluation.plots import run_figures
+from training.evaluation.protocols import PROTOCOLS
+from training.evaluation.summary import markdown_table, merge_runs
+
+DATASETS = ("ml100k", "interactions", "demo")
+DEMO_CUT = {"max_users": 8_000, "max_items": 4_000}
+
+
+def load(
+    dataset: str, path: str | None, columns: str | None, separator: str | None, seed: int
+) -> WorldTables:
+    if dataset == "ml100k":
+        from contracts.datasets import load_movielens
+
+        return load_movielens(_required(path))
+    if dataset == "interactions":
+        from contracts.datasets import load_interactions
+
+        return load_interactions(_required(path), columns=columns, separator=separator)
+    from contracts.world.generator import generate_world
+    from contracts.world.io import read_world
+
+    if path:
+        return read_world(Path(path))
+    folder = Path(tempfile.mkdtemp(prefix="quality-demo-"))
+    try:
+        generate_world(folder, "demo", seed, progress=False)
+        return read_world(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _required(path: str | None) -> str:
+    if not path:
+        sys.exit("--path is required for this dataset")
+    return path
+
+
+def machine() -> dict[str, Any]:
+    memory = ""
+    if Path("/proc/meminfo").exists():
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kib / 2**20:.0f} GiB"
+    return {
+        "arch": platform.machine(),
+        "cpus": os.cpu_count(),
+        "memory": memory,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "load_before": round(os.getloadavg()[0], 2),
+    }
+
+
+def run(
+    dataset: str,
+    world: WorldTables,
+    protocols: tuple[str, ...],
+    seed: int,
+    config: BenchmarkConfig,
+    results_dir: Path = RESULTS_DIR,
+    max_users: int | None = None,
+    max_items: int | None = None,
+    two_tower: bool = True,
+    command: str = "",
+) -> dict[str, Any]:
+    """Every protocol on one dataset; returns the results document that was written."""
+    info = machine()
+    data = restrict(from_events(world.events, world.items), max_users, max_items, seed)
+    side = SideTables(world.users, world.items) if two_tower else None
+    runs = []
+    for protocol in protocols:
+        result = run_protocol(data, protocol, config, seed=seed, side=side)
+        result["figures"] = {
+            k: p.name for k, p in run_figures(result, results_dir, f"quality_{dataset}").items()
+        }
+        runs.append(result)
+        print(markdown_table([result]), flush=True)
+    extra = {
+        "dataset": dataset,
+        "data": {"users": data.n_users, "items": data.n_items, "interactions": len(data)},
+        "subsample": {"max_users": max_users, "max_items": max_items},
+        "command": command,
+        "machine": info | {"load_after": round(os.getloadavg()[0], 2)},
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return merge_runs(results_dir / f"quality_{dataset}.json", runs, extra)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", choices=DATASETS, required=True)
+    parser.add_argument("--path", help="ml-100k folder, interactions file, or a world directory for demo")
+    parser.add_argument("--columns", help="interactions column mapping, e.g. user=uid,item=iid,timestamp=ts")
+    parser.add_argument("--separator", help="interactions field separator")
+    parser.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=list(PROTOCOLS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-users", type=int, help="seeded user sample (demo default: 8000)")
+    parser.add_argument("--max-items", type=int, help="most-interacted items kept (demo default: 4000)")
+    parser.add_argument("--no-two-tower", action="store_true", help="leave the two-tower source out")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    args = parser.parse_args(argv)
+    cut = DEMO_CUT if args.dataset == "demo" else {}
+    max_users = args.max_users if args.max_users is not None else cut.get("max_users")
+    max_items = args.max_items if args.max_items is not None else cut.get("max_items")
+    started = time.perf_counter()
+    world = load(args.dataset, args.path, args.columns, args.separator, args.seed)
+    config = BenchmarkConfig()
+    if args.no_two_tower:
+        config = replace(
+            config,
+            funnel=replace(
+                config.funnel, sources=tuple(s for s in config.funnel.sources if s != "two_tower")
+            ),
+        )
+    command = "python -m bench.quality " + " ".join(argv if argv is not None else sys.argv[1:])
+    document = run(
+        args.dataset, world, tuple(args.protocols), args.seed, config, args.results_dir,
+        max_users, max_items, not args.no_two_tower, command,
+    )  # fmt: skip
+    print(f"\nall protocols ({time.perf_counter() - started:.0f} s):\n")
+    print(markdown_table(document["runs"]))
+    print(f"\nwrote {args.results_dir / f'quality_{args.dataset}.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""``bench.quality`` on a small interactions file: the results document's format and its figures."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from bench.quality import run
+from contracts.datasets import load_interactions
+from training.evaluation.benchmark import BenchmarkConfig
+from training.evaluation.config import TuningConfig
+from training.evaluation.interactions import Interactions
+
+SMALL = BenchmarkConfig(
+    tuning=TuningConfig(
+        grids={
+            "popularity": {},
+            "itemknn": {"neighbours": [10, 30], "shrink": [5.0]},
+            "ease": {"l2": [5.0, 50.0]},
+            "als": {"factors": [8], "regularization": [0.1], "alpha": [2.0], "iterations": [5]},
+        }
+    ),
+)
+SMALL = replace(SMALL, funnel=replace(SMALL.funnel, sources=("ease", "itemknn", "popularity"), max_epochs=3))
+
+
+def test_results_document_format(tmp_path: Path, blocks: Interactions) -> None:
+    frame = pd.DataFrame(
+        {
+            "user": blocks.user_ids[blocks.users],
+            "item": blocks.item_ids[blocks.items],
+            "ts": blocks.timestamp.astype(int) + 1_600_000_000,
+        }
+    )
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, sep=";", index=False)
+    world = load_interactions(path, columns="user=user,item=item,timestamp=ts", separator=";")
+    run("interactions", world, ("stratified", "temporal"), 0, SMALL, tmp_path, two_tower=False)
+    run("interactions", world, ("random",), 0, SMALL, tmp_path, two_tower=False)  # merges, keeps the others
+
+    document = json.loads((tmp_path / "quality_interactions.json").read_text())
+    assert [r["protocol"] for r in document["runs"]] == ["stratified", "random", "temporal"]
+    for entry in document["runs"]:
+        assert set(entry["models"]) == {"ours", "popularity", "itemknn", "ease", "als"}
+        for metrics in entry["models"].values():
+            for name in ("ndcg@10", "ndcg@20", "recall@10", "recall@20", "mrr@10", "coverage@10"):
+                assert 0.0 <= metrics[name] <= 1.0
+            assert "cold_users" in metrics and "cold_items" in metrics
+        assert entry["best_params"]["ease"]["l2"] in (5.0, 50.0)
+        for figure in entry["figures"].values():
+            assert (tmp_path / figure).stat().st_size > 0
+    assert document["machine"]["cpus"] >= 1
