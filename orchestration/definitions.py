@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.defs.alerting import sensors as alerting
 from orchestration.defs.candidate_generation import assets as candidate_generation
+from orchestration.defs.candidate_generation import rebuild as index_rebuild
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.evaluation import assets as evaluation
 from orchestration.defs.features import assets as features
@@ -15,6 +16,7 @@ from orchestration.defs.privacy import jobs as privacy_jobs
 from orchestration.defs.ranking import assets as ranking
 from orchestration.defs.ranking import checks as ranking_checks
 from orchestration.defs.serving import assets as serving
+from orchestration.defs.serving import checks as serving_checks
 
 STAGES = [ingestion, features, candidate_generation, ranking, evaluation, serving]
 
@@ -30,10 +32,22 @@ hourly_archive = dg.ScheduleDefinition(
 defs = dg.Definitions(
     assets=privacy_jobs.erasure_before_features(dg.load_assets_from_modules([*STAGES, privacy])),
     asset_checks=dg.load_asset_checks_from_modules(
-        [ingestion_checks, features_checks, ranking_checks, privacy]
+        [ingestion_checks, features_checks, ranking_checks, serving_checks, privacy]
     ),
-    jobs=[full_loop, archive_events, privacy_jobs.erase_users, privacy_jobs.enforce_retention],
-    schedules=[daily_retrain, hourly_archive, privacy_jobs.hourly_erasure, privacy_jobs.daily_retention],
+    jobs=[
+        full_loop,
+        archive_events,
+        index_rebuild.index_rebuild,
+        privacy_jobs.erase_users,
+        privacy_jobs.enforce_retention,
+    ],
+    schedules=[
+        daily_retrain,
+        hourly_archive,
+        index_rebuild.index_rebuild_schedule,
+        privacy_jobs.hourly_erasure,
+        privacy_jobs.daily_retention,
+    ],
     sensors=[alerting.loop_failure_alert],
     resources={"platform": PlatformResource.from_env()},
 )

@@ -7,7 +7,7 @@ a hyperparameter, so a run is fully described by its config objects.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,10 @@ class RankerConfig:
     max_steps: int = 2_000
     val_fraction: float = 0.1
     seed: int = 7
+    # The light first stage (per-surface logistic regression) trains on the same rows and split.
+    light_lr: float = 1e-2
+    light_weight_decay: float = 1e-4
+    light_max_steps: int = 1_000
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,12 +65,81 @@ class RankerConfig:
 
 @dataclass(frozen=True)
 class IndexConfig:
-    """Exact search while it is cheap; HNSW once the catalogue makes brute force too slow."""
+    """Exact search while it is cheap; HNSW or IVF-PQ once brute force gets too slow.
+
+    Defaults: see the comments, measured by ``python -m bench.index`` (README, "Retrieval indices").
+    """
 
     exact_max_items: int = 200_000
+    large_kind: Literal["hnsw", "ivfpq"] = "hnsw"
     hnsw_m: int = 32
     ef_construction: int = 200
-    ef_search: int = 128
+    ef_search: int = 128  # raised to the number of results fetched (k + tombstones) per query
+    ivf_nlist: int = 4096  # coarse clusters; capped at n / 39 so k-means has enough points each
+    ivf_nprobe: int = 64
+    pq_m: int = 16  # sub-quantizers: 64 dims / 16 = 4 dims per byte-sized code
+    pq_nbits: int = 8
+    train_sample: int = 200_000  # IVF-PQ trains its quantizers on a seeded sample of the items
+    seed: int = 7
+
+    def __post_init__(self) -> None:
+        if self.large_kind not in ("hnsw", "ivfpq"):
+            raise ValueError(f"large_kind must be 'hnsw' or 'ivfpq', got {self.large_kind!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ContentConfig:
+    """Content vectors: hashed TF-IDF of the title plus category, brand and price band, blended.
+
+    Each block is unit-normalised and scaled by the square root of its weight, so the inner product
+    of two items is the weighted sum of per-block cosines (weights sum to 1).
+    """
+
+    text_buckets: int = 256
+    attribute_buckets: int = 64  # category, brand and price band hash into one shared block each
+    text_weight: float = 0.4
+    category_weight: float = 0.3
+    brand_weight: float = 0.15
+    price_weight: float = 0.15
+    price_bands: int = 12  # log-spaced over the catalogue's price range
+    neighbour_band_weight: float = 0.5  # a price one band away still counts as half similar
+    per_seed: int = 50  # neighbours fetched per recent item (design: last 10 items x top 50)
+    max_seeds: int = 10
+    seed_decay: float = 0.9  # an older seed's neighbours count this much less per step back
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CoInteractionConfig:
+    """Item-to-item neighbours from items engaged close together in a user's history (or session)."""
+
+    group_by: Literal["user", "session"] = "user"  # sessions are often one click long: too sparse
+    window: int = 10  # pair an item with the next this-many distinct items engaged after it
+    max_group_items: int = 200  # only a group's latest items count (bots, crawlers, old tastes)
+    min_count: float = 2.0  # pair weight below this is noise
+    neighbours: int = 100  # kept per item
+    popularity_damping: float = 0.5  # score = c(a,b) / (n(a) n(b))^alpha; 0.5 is cosine
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrendingConfig:
+    """Sliding-window engagement with exponential decay, overall and per category."""
+
+    window_hours: float = 4.0  # design: "highest engagement in the last 4 hours"
+    half_life_hours: float = 1.0
+    baseline_days: float = 7.0  # per-item everyday rate, subtracted so only a rise is "trending"
+    baseline_weight: float = 1.0
+    min_score: float = 1.0  # at least one fresh click's worth above the baseline
+    size: int = 300  # items kept overall
+    per_category: int = 100
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,10 +7,17 @@ from orchestration.definitions import defs
 EXPECTED = {
     "ingestion": {"source_world", "event_archive", "events", "catalogue", "users"},
     "features": {"batch_features", "feature_registry", "online_features"},
-    "candidate_generation": {"retrieval_model", "item_index"},
+    "candidate_generation": {
+        "retrieval_model",
+        "item_index",
+        "content_index",
+        "co_interaction",
+        "trending",
+        "editorial",
+    },
     "ranking": {"training_set", "ranking_model"},
-    "evaluation": {"offline_evaluation"},
-    "serving": {"fallback_lists", "serving_bundle"},
+    "evaluation": {"offline_evaluation", "protocol_evaluation"},
+    "serving": {"fallback_lists", "serving_bundle", "production_model"},
     "privacy": {"user_erasure", "data_retention"},
 }
 

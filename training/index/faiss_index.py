@@ -1,9 +1,11 @@
 """FAISS item index that speaks string item ids.
 
 Exact inner product (``IndexFlatIP``) while the catalogue is small enough that brute force is
-both fast and perfectly accurate; HNSW above ``IndexConfig.exact_max_items``. Removal is a
-tombstone set filtered at search time: neither index type removes cheaply in place, and
-tombstones keep FAISS labels equal to positions in ``_ids``. Rebuild to reclaim the space.
+both fast and perfectly accurate; above ``IndexConfig.exact_max_items`` either HNSW (graph, full
+vectors: best recall per millisecond) or IVF-PQ (clustered, 16-byte codes: a fraction of the
+memory, trained on a sample) as ``IndexConfig.large_kind`` says. Removal is a tombstone set
+filtered at search time: no index type removes cheaply in place, and tombstones keep FAISS labels
+equal to positions in ``_ids``. The scheduled full rebuild reclaims the space.
 """
 
 from __future__ import annotations
@@ -32,6 +34,37 @@ def _as_matrix(vectors: np.ndarray, dim: int | None = None) -> np.ndarray:
     return matrix
 
 
+def _kind(index: faiss.Index) -> str:
+    if isinstance(index, faiss.IndexHNSW):
+        return "hnsw"
+    return "ivfpq" if isinstance(index, faiss.IndexIVFPQ) else "exact"
+
+
+def _new_index(matrix: np.ndarray, config: IndexConfig) -> faiss.Index:
+    """An empty (trained, where it needs training) index of the kind the catalogue size calls for."""
+    n, dim = matrix.shape
+    if n <= config.exact_max_items:
+        return faiss.IndexFlatIP(dim)
+    if config.large_kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = config.ef_construction
+        index.hnsw.efSearch = config.ef_search
+        return index
+    if dim % config.pq_m:
+        raise ValueError(f"pq_m={config.pq_m} must divide the embedding dimension {dim}")
+    rng = np.random.default_rng(config.seed)
+    sample = matrix[np.sort(rng.choice(n, min(n, config.train_sample), replace=False))]
+    if len(sample) < 2**config.pq_nbits:
+        raise ValueError(f"IVF-PQ needs at least {2**config.pq_nbits} items to train, got {len(sample)}")
+    nlist = max(1, min(config.ivf_nlist, len(sample) // 39))  # FAISS wants >= 39 points per cluster
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFPQ(quantizer, dim, nlist, config.pq_m, config.pq_nbits, faiss.METRIC_INNER_PRODUCT)
+    index.train(sample)
+    index.nprobe = config.ivf_nprobe
+    index.make_direct_map()
+    return index
+
+
 class ItemIndex:
     """Inner-product search over item embeddings with incremental add and tombstone removal."""
 
@@ -56,20 +89,14 @@ class ItemIndex:
         matrix = _as_matrix(embeddings)
         if len(item_ids) != len(matrix):
             raise ValueError(f"{len(item_ids)} ids for {len(matrix)} vectors")
-        dim = matrix.shape[1]
-        if len(matrix) <= config.exact_max_items:
-            index: faiss.Index = faiss.IndexFlatIP(dim)
-        else:
-            index = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = config.ef_construction
-            index.hnsw.efSearch = config.ef_search
+        index = _new_index(matrix, config)
         index.add(matrix)
         return cls(index, [str(i) for i in item_ids], config)
 
     @property
     def kind(self) -> str:
-        """``"exact"`` or ``"hnsw"``."""
-        return "hnsw" if isinstance(self.index, faiss.IndexHNSW) else "exact"
+        """``"exact"``, ``"hnsw"`` or ``"ivfpq"``."""
+        return _kind(self.index)
 
     @property
     def size(self) -> int:
@@ -92,9 +119,12 @@ class ItemIndex:
         if k <= 0 or self.size == 0 or len(matrix) == 0:
             return [[] for _ in range(len(matrix))], scores_out
         fetch = min(k + len(self._dead), self.index.ntotal)
+        # Per-call parameters instead of mutating the index: safe under concurrent requests.
         if self.kind == "hnsw":
-            # Per-call parameters instead of mutating index.hnsw.efSearch: safe under concurrency.
             params = faiss.SearchParametersHNSW(efSearch=max(self.config.ef_search, fetch))
+            scores, labels = self.index.search(matrix, fetch, params=params)
+        elif self.kind == "ivfpq":
+            params = faiss.SearchParametersIVF(nprobe=self.config.ivf_nprobe)
             scores, labels = self.index.search(matrix, fetch, params=params)
         else:
             scores, labels = self.index.search(matrix, fetch)
@@ -137,7 +167,8 @@ class ItemIndex:
         return removed
 
     def reconstruct(self, item_id: str) -> np.ndarray:
-        """The stored vector of a live item (e.g. a seed item's vector for "related items")."""
+        """The stored vector of a live item (e.g. a seed item's vector for "related items");
+        IVF-PQ gives back its decoded (approximate) vector."""
         if item_id not in self:
             raise KeyError(item_id)
         return self.index.reconstruct(self._position[item_id])
@@ -159,6 +190,9 @@ class ItemIndex:
         config = IndexConfig(**meta["config"])
         if isinstance(index, faiss.IndexHNSW):
             index.hnsw.efSearch = config.ef_search
+        elif isinstance(index, faiss.IndexIVF):
+            index.nprobe = config.ivf_nprobe
+            index.make_direct_map()  # reconstruct() by label; not always kept by write_index
         return cls(index, list(meta["ids"]), config, removed=meta.get("removed", []))
 
     def __repr__(self) -> str:

@@ -1,14 +1,28 @@
-"""Candidate generation: the Lightning two-tower model and the FAISS index of item embeddings."""
+"""Candidate generation: the two-tower model and its FAISS index, and the other retrieval sources.
+
+Content index, co-interaction neighbours, trending and editorial lists land in the staging area's
+``candidates/`` directory (bundled with the rest). Co-interaction learns from history before the
+label cut, like the two-tower model, so offline evaluation stays point-in-time correct; trending and
+new arrivals are as of the latest event, like the fallback lists.
+"""
+
+from pathlib import Path
 
 import dagster as dg
 
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
+from contracts.settings import PlatformPaths
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.features.assets import batch_features, load_split
-from training.config import IndexConfig, RetrievalConfig
+from orchestration.defs.ingestion.assets import catalogue
+from training.candidates.co_interaction import co_interaction_neighbours, save_neighbours
+from training.candidates.content import ContentIndex
+from training.candidates.editorial import EDITORIAL_FILE, editorial_lists, load_editorial
+from training.candidates.trending import trending_lists
+from training.config import CoInteractionConfig, IndexConfig, RetrievalConfig
 from training.index.faiss_index import ItemIndex
 from training.retrieval import RetrievalArtifacts, train_retrieval
 
@@ -48,9 +62,86 @@ def retrieval_model(context: dg.AssetExecutionContext, platform: PlatformResourc
 
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[retrieval_model], freshness_policy=DAILY_LOOP)
 def item_index(platform: PlatformResource) -> dg.MaterializeResult:
-    """FAISS index over item embeddings: exact below the size threshold, HNSW above it."""
+    """FAISS index over item embeddings: exact below the size threshold, HNSW or IVF-PQ above it."""
     area = staging(platform.settings.paths)
     artifacts = RetrievalArtifacts.load(area.retrieval)
     index = ItemIndex.build(artifacts.item_ids, artifacts.item_embeddings, IndexConfig())
     index.save(area.index)
-    return dg.MaterializeResult(metadata={"kind": index.kind, "items": index.size})
+    return dg.MaterializeResult(
+        metadata={"kind": index.kind, "items": index.size, "large_kind": index.config.large_kind}
+    )
+
+
+def candidates_dir(paths: PlatformPaths) -> Path:
+    """``staging/candidates/``: content/, co_interaction.parquet, trending.json, editorial.json."""
+    out = staging(paths).root / "candidates"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[catalogue], freshness_policy=DAILY_LOOP)
+def content_index(platform: PlatformResource) -> dg.MaterializeResult:
+    """Exact FAISS index of content vectors (title TF-IDF, category, brand, price band)."""
+    paths = platform.settings.paths
+    index = ContentIndex.build(read_table(paths, "items"))
+    index.save(candidates_dir(paths) / "content")
+    return dg.MaterializeResult(
+        metadata={"items": index.size, "dim": index.encoder.dim, **index.encoder.config.to_dict()}
+    )
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
+def co_interaction(platform: PlatformResource) -> dg.MaterializeResult:
+    """Item-to-item neighbours from co-engagement within sessions, damped for popularity."""
+    paths = platform.settings.paths
+    events = read_table(paths, "events")
+    config = CoInteractionConfig()
+    table = co_interaction_neighbours(events[events["timestamp"] < load_split(platform).cut], config)
+    save_neighbours(table, candidates_dir(paths))
+    lengths = table.groupby("item_id").size()
+    return dg.MaterializeResult(
+        metadata={
+            "items_with_neighbours": len(lengths),
+            "pairs": len(table),
+            "median_neighbours": float(lengths.median()) if len(lengths) else 0.0,
+            **config.to_dict(),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
+def trending(platform: PlatformResource) -> dg.MaterializeResult:
+    """Decayed sliding-window trending, overall and per category, as of the latest event."""
+    paths = platform.settings.paths
+    events = read_table(paths, "events", ["item_id", "event_type", "timestamp"])
+    lists = trending_lists(
+        events, read_table(paths, "items", ["item_id", "category"]), load_split(platform).end
+    )
+    lists.save(candidates_dir(paths))
+    return dg.MaterializeResult(
+        metadata={
+            "as_of": lists.as_of,
+            "overall": len(lists.overall),
+            "categories": len(lists.by_category),
+            "top": dg.MetadataValue.json(lists.overall[:10]),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[catalogue, batch_features], freshness_policy=DAILY_LOOP)
+def editorial(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    """Editorial pins and new arrivals from ``config/editorial.yaml`` (invalid file: the run fails)."""
+    paths = platform.settings.paths
+    config = load_editorial(EDITORIAL_FILE)
+    lists, missing = editorial_lists(config, read_table(paths, "items"), load_split(platform).end)
+    if missing:
+        context.log.warning(f"pinned items not in the catalogue (dropped): {missing[:20]}")
+    lists.save(candidates_dir(paths))
+    return dg.MaterializeResult(
+        metadata={
+            "pins": len(lists.pins),
+            "pinned_items": sum(len(p.items) for p in lists.pins),
+            "pinned_missing": dg.MetadataValue.json(missing[:50]),
+            "new_arrivals": len(lists.new_overall),
+        }
+    )
