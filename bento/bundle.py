@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from training.index.faiss_index import ItemIndex
+from training.light_ranker import WEIGHTS_FILE, LightRanker, load_light_ranker
 
 
 @dataclass
@@ -31,6 +32,7 @@ class ServingBundle:
     history: dict[str, set[str]]
     lists: dict[str, list[str]]
     segment_lists: dict[str, list[str]]
+    light_ranker: LightRanker | None = None  # first stage; None: the full ranker scores everything
     availability: Callable[[], frozenset[str]] | None = None  # the filter store, when attached
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -55,6 +57,9 @@ class ServingBundle:
             history=history.groupby("user_id")["item_id"].agg(set).to_dict(),
             lists={k: v for k, v in fallbacks.items() if k != "segments"},
             segment_lists=fallbacks.get("segments", {}),
+            light_ranker=(
+                load_light_ranker(root / "ranker") if (root / "ranker" / WEIGHTS_FILE).exists() else None
+            ),
         )
 
     def user_vector(self, user_id: str) -> np.ndarray | None:

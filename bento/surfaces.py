@@ -16,6 +16,7 @@ class SourceCounts(BaseModel):
     trending: int = Field(150, ge=0)
     popular: int = Field(200, ge=0)
     new_arrivals: int = Field(50, ge=0)
+    segment: int = Field(0, ge=0)  # popular in the user's segment; cold users get more (cold_start)
 
 
 class RulesConfig(BaseModel):
@@ -30,6 +31,8 @@ class RulesConfig(BaseModel):
 class SurfaceConfig(BaseModel):
     candidates: SourceCounts = Field(default_factory=SourceCounts)
     max_candidates: int = Field(1000, ge=1)
+    # How many candidates the light first stage passes to the full ranker (0: all of them).
+    full_rank: int = Field(200, ge=0)
     rules: RulesConfig = Field(default_factory=RulesConfig)
 
 
@@ -43,10 +46,17 @@ class CachesConfig(BaseModel):
     results: CacheConfig = Field(default_factory=lambda: CacheConfig(capacity=10_000, ttl_s=60))
 
 
+class ColdStartConfig(BaseModel):
+    # Interactions over which a user the model has not seen moves from popular/segment candidates
+    # to personal ones (the design's 5-10).
+    ramp_interactions: int = Field(8, ge=0)
+
+
 class ServingConfig(BaseModel):
     surfaces: dict[str, SurfaceConfig]
     related_neighbours: int = 300
     caches: CachesConfig = Field(default_factory=CachesConfig)
+    cold_start: ColdStartConfig = Field(default_factory=ColdStartConfig)
 
     def surface(self, name: str) -> SurfaceConfig:
         return self.surfaces.get(name) or self.surfaces["home_feed"]
@@ -67,4 +77,5 @@ def load_serving_config(path: Path) -> ServingConfig:
         surfaces=surfaces,
         related_neighbours=(raw.get("related") or {}).get("neighbours", 300),
         caches=CachesConfig.model_validate(raw.get("caches") or {}),
+        cold_start=ColdStartConfig.model_validate(raw.get("cold_start") or {}),
     )

@@ -16,6 +16,7 @@ from contracts.schemas import SURFACES
 from training.config import RankerConfig
 from training.data.ranking import RankingDataModule
 from training.evaluation.metrics import roc_auc
+from training.models.ranking.light import LightRankerModel
 from training.models.ranking.ranker import RankerModel
 from training.trainer import make_trainer
 
@@ -57,8 +58,13 @@ def train_ranker(
     datamodule = RankingDataModule(frame, config)
     datamodule.setup("fit")
     model = RankerModel(
-        n_inputs=len(RANKER_INPUTS), surfaces=SURFACES, hidden_dims=config.hidden_dims,
-        head_dim=config.head_dim, dropout=config.dropout, lr=config.lr, weight_decay=config.weight_decay,
+        n_inputs=len(RANKER_INPUTS),
+        surfaces=SURFACES,
+        hidden_dims=config.hidden_dims,
+        head_dim=config.head_dim,
+        dropout=config.dropout,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
     )
     model.net.set_standardization(*datamodule.input_stats())
     with tempfile.TemporaryDirectory(prefix="ranker_") as tmp:
@@ -85,3 +91,39 @@ def train_ranker(
         steps=int(trainer.global_step),
         surface_auc=surface_auc,
     )
+
+
+@dataclass
+class LightRankerArtifacts:
+    model: LightRankerModel
+    val_auc: float
+    train_seconds: float
+
+
+def train_light_ranker(
+    frame: pd.DataFrame, config: RankerConfig | None = None, progress: bool = True
+) -> LightRankerArtifacts:
+    """Fit the first stage on the same rows and seeded split as the full ranker."""
+    config = config or RankerConfig()
+    started = time.perf_counter()
+    pl.seed_everything(config.seed, workers=True, verbose=False)
+    datamodule = RankingDataModule(frame, config)
+    datamodule.setup("fit")
+    model = LightRankerModel(
+        n_inputs=len(RANKER_INPUTS),
+        surfaces=SURFACES,
+        lr=config.light_lr,
+        weight_decay=config.light_weight_decay,
+    )
+    model.set_standardization(*datamodule.input_stats())
+    with tempfile.TemporaryDirectory(prefix="light_ranker_") as tmp:
+        trainer = make_trainer(
+            max_epochs=config.max_epochs, max_steps=config.light_max_steps, progress=progress, root_dir=tmp
+        )
+        trainer.fit(model, datamodule=datamodule)
+    model.cpu().eval()
+    assert datamodule.val_set is not None
+    val = datamodule.val_set.columns
+    with torch.inference_mode():
+        scores = model(val["x"], val["surface"]).numpy()
+    return LightRankerArtifacts(model, roc_auc(val["y"].numpy(), scores), time.perf_counter() - started)

@@ -13,6 +13,7 @@ SOURCE_PRIORITY: tuple[str, ...] = (
     "collaborative",
     "session",
     "content",
+    "segment",
     "trending",
     "popular",
     "new_arrival",

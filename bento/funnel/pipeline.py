@@ -20,6 +20,7 @@ from bento.bundle import ServingBundle
 from bento.caching import TTLCache
 from bento.features import OnlineFeatures
 from bento.funnel.candidates import affinity, merge_sources
+from bento.funnel.cold_start import cold_start_counts, personal_share
 from bento.funnel.fallback import L0_FULL_RANKING, fallback_items
 from bento.funnel.rerank import REASONS, diversify
 from bento.surfaces import ServingConfig
@@ -31,6 +32,7 @@ from contracts.api import (
     ResponseMetadata,
 )
 from contracts.features import ranker_inputs
+from training.light_ranker import keep_top
 
 log = logging.getLogger(__name__)
 ScoreFn = Callable[[np.ndarray, str], np.ndarray]
@@ -118,17 +120,19 @@ class Funnel:
             set(session_items) | self.bundle.history.get(request.user_id, set()) | self.bundle.unavailable()
         )
         query = self._query(request.user_id, session_items)
-        counts = surface.candidates
+        counts = self._source_counts(request.user_id, user, surface.candidates.model_dump())
         sources: dict[str, list[str]] = {}
-        if query is not None and counts.collaborative:
-            sources["collaborative"] = self.bundle.search(query[None, :], counts.collaborative)[0][0]
-        if session_items and counts.session:
+        if query is not None and counts["collaborative"]:
+            sources["collaborative"] = self.bundle.search(query[None, :], counts["collaborative"])[0][0]
+        if session_items and counts["session"]:
             last, known = self.bundle.item_vectors(session_items[-1:])
             if known[0]:
-                sources["session"] = self.bundle.search(last, counts.session)[0][0]
-        for name, count in (("trending", counts.trending), ("popular", counts.popular)):
-            sources[name] = self.bundle.lists.get(name, [])[:count]
-        sources["new_arrival"] = self.bundle.lists.get("new_arrivals", [])[: counts.new_arrivals]
+                sources["session"] = self.bundle.search(last, counts["session"])[0][0]
+        segment = self.bundle.segment_lists.get(str(user.get("segment") or ""), [])
+        sources["segment"] = list(segment)[: counts["segment"]]
+        for name in ("trending", "popular"):
+            sources[name] = self.bundle.lists.get(name, [])[: counts[name]]
+        sources["new_arrival"] = self.bundle.lists.get("new_arrivals", [])[: counts["new_arrivals"]]
         cands = merge_sources(sources, excluded).head(surface.max_candidates)
         if cands.empty:
             return self._fallback(
@@ -136,9 +140,10 @@ class Funnel:
             )
         cands["retrieval_score"] = affinity(query, *self.bundle.item_vectors(cands["item_id"].tolist()))
         cands = self._with_catalogue(cands)
-        level, reason, scored = L0_FULL_RANKING, None, len(cands)
+        level, reason, retrieved = L0_FULL_RANKING, None, len(cands)
         try:
-            cands["score"], item_problem = self._ranker_scores(cands, user, request)
+            cands, scores, item_problem = self._ranked(cands, user, request, surface.full_rank)
+            cands["score"], scored = scores, len(cands)
             degraded = degraded or item_problem
             if degraded:  # ranked, but on cached or default features: say so
                 level, reason = L1_DEGRADED, f"feature store unavailable ({degraded})"
@@ -147,7 +152,15 @@ class Funnel:
             cands["score"] = cands["retrieval_score"]
             level, reason, scored = L1_DEGRADED, f"ranker: {type(error).__name__}: {error}", 0
         page = diversify(cands, surface.rules.to_rules(), request.page_size)
-        return FunnelResult(page, len(cands), scored, level, reason)
+        return FunnelResult(page, retrieved, scored, level, reason)
+
+    def _source_counts(self, user_id: str, user: dict, configured: dict[str, int]) -> dict[str, int]:
+        """The surface's counts, shifted towards popular and segment lists for a cold user."""
+        interactions = len(self.bundle.history.get(user_id, ())) + int(user.get("session_events") or 0)
+        share = personal_share(
+            interactions, user_id in self.bundle.user_positions, self.config.cold_start.ramp_interactions
+        )
+        return cold_start_counts(configured, share).counts
 
     def _query(self, user_id: str, session_items: list[str]) -> np.ndarray | None:
         """User embedding, pulled towards the items of the live session (intent shift)."""
@@ -161,7 +174,26 @@ class Funnel:
         )
         return (query / max(float(np.linalg.norm(query)), 1e-9)).astype(np.float32)
 
-    def _ranker_scores(
+    def _ranked(
+        self, cands: pd.DataFrame, user: dict, request: RecommendRequest, full_rank: int
+    ) -> tuple[pd.DataFrame, np.ndarray, str | None]:
+        """The light stage keeps the best ``full_rank`` candidates; the full ranker scores those."""
+        inputs, problem = self._ranker_inputs(cands, user, request)
+        light = self.bundle.light_ranker
+        if light is not None and 0 < full_rank < len(cands):
+            kept = keep_top(light.score(inputs, request.surface), full_rank)
+            cands, inputs = cands.iloc[kept].reset_index(drop=True), inputs[kept]
+        scores = np.asarray(self.score(inputs, request.surface), dtype=np.float32)
+        if (
+            scores.shape != (len(cands),)
+            or not np.isfinite(scores).all()
+            or (scores < 0).any()
+            or (scores > 1).any()
+        ):
+            raise ValueError(f"ranker returned {scores.shape} scores outside [0, 1] or non-finite")
+        return cands, scores, problem
+
+    def _ranker_inputs(
         self, cands: pd.DataFrame, user: dict, request: RecommendRequest
     ) -> tuple[np.ndarray, str | None]:
         items, problem = self.features.items_or_cached(cands["item_id"].tolist())
@@ -175,15 +207,7 @@ class Funnel:
             request.context.hour_of_day if request.context.hour_of_day is not None else now.hour
         )
         raw["device"] = request.context.device or user.get("device") or ""
-        scores = np.asarray(self.score(ranker_inputs(raw), request.surface), dtype=np.float32)
-        if (
-            scores.shape != (len(cands),)
-            or not np.isfinite(scores).all()
-            or (scores < 0).any()
-            or (scores > 1).any()
-        ):
-            raise ValueError(f"ranker returned {scores.shape} scores outside [0, 1] or non-finite")
-        return scores, problem
+        return ranker_inputs(raw), problem
 
     def _with_catalogue(self, cands: pd.DataFrame) -> pd.DataFrame:
         meta = self.bundle.catalogue.reindex(cands["item_id"])

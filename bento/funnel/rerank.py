@@ -11,6 +11,7 @@ REASONS = {
     "collaborative": "Picked for you from people with similar taste",
     "session": "Because of what you just looked at",
     "content": "Similar to items you engaged with",
+    "segment": "Popular with people like you",
     "trending": "Trending now",
     "popular": "Popular right now",
     "new_arrival": "New arrival",

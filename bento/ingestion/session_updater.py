@@ -19,6 +19,7 @@ import argparse
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -108,6 +109,20 @@ def start_in_background(consumer: Consumer, poll_interval_s: float) -> threading
     )
     thread.start()
     return stop
+
+
+def wait_caught_up(consumer: Consumer, timeout_s: float, poll_s: float = 0.005) -> bool:
+    """Block until ``consumer`` has committed everything in its log now; False on timeout."""
+    target = consumer.source.end_offset()
+    deadline = time.monotonic() + timeout_s
+    while consumer.committed < target:
+        if time.monotonic() > deadline:
+            log.warning(
+                "session updater still behind (%d < %d) after %.1f s", consumer.committed, target, timeout_s
+            )
+            return False
+        time.sleep(poll_s)
+    return True
 
 
 def main(argv: list[str] | None = None) -> None:

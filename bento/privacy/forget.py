@@ -36,9 +36,13 @@ class UserEraser:
         store: FeatureStore,
         bundle: ServingBundle,
         drop_cached: Callable[[str], int],
+        settle_streaming: Callable[[], None] | None = None,
     ) -> None:
         self.ledger, self.event_log, self.store = ledger, event_log, store
         self.bundle, self.drop_cached = bundle, drop_cached
+        # Waits until the in-process session updater has pushed every batch it read before the
+        # log erasure; without it, a batch in flight could re-create the session row deleted below.
+        self.settle_streaming = settle_streaming
 
     def forget(self, user_id: str) -> ForgetReceipt:
         erasure, new = self.ledger.request(user_id)  # durable before anything is acknowledged
@@ -57,6 +61,8 @@ class UserEraser:
 
     def _erase(self, user_id: str) -> dict[str, int]:
         events = self.event_log.erase_user(user_id)
+        if self.settle_streaming is not None:
+            self.settle_streaming()
         online = delete_online_user(self.store, user_id)
         in_bundle = self.bundle.forget_user(user_id)
         cached = self.drop_cached(user_id)

@@ -18,6 +18,7 @@ from bento.ingestion.session_updater import (
     fold_user_events,
     session_consumer,
     start_in_background,
+    wait_caught_up,
 )
 from contracts.api import EventIn
 from contracts.features import SESSION_DEFAULTS
@@ -123,5 +124,21 @@ def test_background_updater_makes_an_event_visible(world) -> None:
                 break
             stop.wait(0.01)
         assert features.session("u9")["session_item_ids"] == ["i2"]
+    finally:
+        stop.set()
+
+
+def test_wait_caught_up_blocks_until_the_in_flight_events_are_pushed(world) -> None:
+    log, store, filters = world
+    features = OnlineFeatures(store)  # type: ignore[arg-type]
+    consumer = session_consumer(log, features, filter_store_categories(filters), batch_size=100)
+    EventIngestor(log, CATALOGUE).ingest(EventIn(user_id="u5", item_id="i1", event_type="click"))
+    store.down = True
+    stop = start_in_background(consumer, poll_interval_s=0.01)
+    try:
+        assert not wait_caught_up(consumer, timeout_s=0.2), "a failing push never counts as caught up"
+        store.down = False
+        assert wait_caught_up(consumer, timeout_s=10.0)
+        assert features.session("u5")["session_clicks"] == 1, "caught up means pushed, not just read"
     finally:
         stop.set()

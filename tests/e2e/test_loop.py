@@ -15,7 +15,7 @@ from contracts.settings import load_settings
 from feature_repo.store import open_store
 
 pytestmark = pytest.mark.e2e
-ALL_STAGES = {"ingestion", "features", "candidate_generation", "ranking", "evaluation", "serving"}
+ALL_STAGES = {"ingestion", "privacy", "features", "candidate_generation", "ranking", "evaluation", "serving"}
 
 
 def history_user() -> tuple[str, set[str]]:

@@ -23,7 +23,8 @@ from orchestration.defs.features.assets import load_split, online_features
 from orchestration.defs.ranking.labels import label_rows, session_features_before, with_session_columns
 from training.config import RankerConfig
 from training.export import export_ranker
-from training.ranking import train_ranker
+from training.light_ranker import export_light_ranker
+from training.ranking import train_light_ranker, train_ranker
 from training.retrieval import RetrievalArtifacts
 
 GROUP = "ranking"
@@ -95,15 +96,23 @@ def ranking_model(context: dg.AssetExecutionContext, platform: PlatformResource)
     """Shared-base ranker with a head per surface, exported to TorchScript with its feature manifest."""
     paths = platform.settings.paths
     frame = pd.read_parquet(paths.features / TRAINING_SET_FILE)
-    result = train_ranker(frame, RankerConfig(), progress=platform.progress)
+    config = RankerConfig()
+    result = train_ranker(frame, config, progress=platform.progress)
+    light = train_light_ranker(frame, config, progress=platform.progress)
     version = f"v{pd.Timestamp.now(tz='UTC'):%Y%m%d%H%M%S}"
     export_ranker(result.model, staging(paths).ranker, version)
-    context.log.info(f"ranker {version}: val AUC {result.val_auc:.4f} in {result.train_seconds:.1f}s")
+    export_light_ranker(light.model, staging(paths).ranker, version)
+    context.log.info(
+        f"ranker {version}: val AUC {result.val_auc:.4f} (light stage {light.val_auc:.4f}) "
+        f"in {result.train_seconds + light.train_seconds:.1f}s"
+    )
     return dg.MaterializeResult(
         metadata={
             "model_version": version,
             "val_auc": float(result.val_auc),
+            "light_val_auc": float(light.val_auc),
             "train_seconds": round(result.train_seconds, 2),
+            "light_train_seconds": round(light.train_seconds, 2),
             "rows": result.n_rows,
         }
     )

@@ -1,0 +1,41 @@
+"""Two ranking stages over a real tiny bundle: the light model cuts, the full model orders the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bento.bundle import ServingBundle
+from bento.features import OnlineFeatures
+from bento.funnel.pipeline import Funnel
+from bento.surfaces import load_serving_config
+from contracts.api import RecommendRequest
+from contracts.settings import load_settings
+from feature_repo.store import open_store
+from training.export import load_ranker
+
+
+def test_the_light_stage_passes_only_full_rank_candidates_to_the_ranker(tiny_platform) -> None:
+    settings = load_settings()
+    bundle = ServingBundle.load(settings.paths.artifacts / "staging")
+    assert bundle.light_ranker is not None, "the ranking asset exports the light stage too"
+    ranker = load_ranker(Path(bundle.root) / "ranker")
+    seen: list[int] = []
+
+    def score(x: np.ndarray, surface: str) -> np.ndarray:
+        seen.append(len(x))
+        return ranker.score(x, surface)
+
+    config = load_serving_config(settings.surfaces_file)
+    funnel = Funnel(bundle, OnlineFeatures(open_store(settings)), score, config)
+    user = next(iter(sorted(bundle.history)))
+    reply = funnel.recommend(RecommendRequest(user_id=user, page_size=10))
+
+    keep = config.surface("home_feed").full_rank
+    meta = reply.metadata
+    assert meta.fallback_level == 0 and len(reply.items) == 10
+    assert meta.candidates_retrieved > keep, "the tiny world retrieves more than the cut"
+    assert seen == [keep] and meta.candidates_scored == keep
+    scores = [item.score for item in reply.items]
+    assert all(0.0 <= s <= 1.0 for s in scores)
