@@ -28,6 +28,7 @@ from feast import FeatureStore
 from feast.infra.online_stores.redis import RedisOnlineStore
 
 from bento.features import OnlineFeatures
+from bento.privacy.online import delete_online_user
 from contracts.features import (
     ITEM_STATS_FEATURES,
     SESSION_FEATURES,
@@ -300,6 +301,21 @@ def test_pushed_session_state_is_read_back(profile: Profile) -> None:
         "session_log_offset": 7,
     }
     assert features.user("u2")["session_clicks"] == 1  # and through the serving read of the user
+
+
+def test_forgetting_a_user_deletes_their_online_rows_only(profile: Profile) -> None:
+    """The erasure path's online half (bento.privacy.online), on SQLite and on the real Redis."""
+    features = OnlineFeatures(profile.store, item_ttl_s=0)
+    features.push_session("u1", next_session_state(None, "click", "i1", "music"), datetime.now(UTC))
+    assert features.user("u1")["session_clicks"] == 1 and features.user("u2")["user_clicks_30d"] > 0
+    assert delete_online_user(profile.store, "u1") > 0
+    gone = features.user("u1")
+    assert gone["user_clicks_30d"] == USER_DEFAULTS["user_clicks_30d"] and gone["session_clicks"] == 0
+    assert gone["segment"] is None, "profile rows go too"
+    kept = _latest(batch_frames()["user_stats"], "user_id")
+    assert features.user("u2")["user_clicks_30d"] == kept.at["u2", "user_clicks_30d"], "others untouched"
+    assert not features.items(["i1"]).isna().all(axis=None), "item rows untouched"
+    assert delete_online_user(profile.store, "u1") == 0, "forgetting twice is not an error"
 
 
 def _historical(profile: Profile, times: list[pd.Timestamp]) -> pd.DataFrame:
