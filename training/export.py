@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,8 @@ def export_ranker(model: RankerModel | RankerNet, out_dir: str | Path, model_ver
     return out
 
 
-def _check_manifest(manifest: dict[str, Any]) -> None:
+def check_manifest(manifest: dict[str, Any]) -> None:
+    """Raise ``ManifestMismatchError`` unless the manifest matches this code's feature contract."""
     problems = []
     if list(manifest.get("inputs", [])) != list(RANKER_INPUTS):
         problems.append("inputs differ from contracts.features.RANKER_INPUTS")
@@ -72,13 +74,21 @@ def _resolve_device(device: str) -> torch.device:
 class LoadedRanker:
     """A scripted ranker on its device, scoring one surface's candidates per call."""
 
-    def __init__(self, module: torch.jit.ScriptModule, manifest: dict[str, Any], device: torch.device,
-                 path: Path) -> None:
+    def __init__(
+        self,
+        module: torch.jit.ScriptModule,
+        manifest: dict[str, Any],
+        device: torch.device,
+        path: Path,
+        on_cpu_fallback: Callable[[int], None] | None = None,
+    ) -> None:
         self.module = module
         self.manifest = manifest
         self.device = device
         self.path = path
-        self._cpu_module: torch.jit.ScriptModule | None = module if device.type == "cpu" else None
+        self.on_cpu_fallback = on_cpu_fallback  # called with the row count (serving counts it)
+        # The fallback copy always comes from disk: it never shares state with the device module.
+        self._cpu_module: torch.jit.ScriptModule | None = None
 
     @property
     def model_version(self) -> str:
@@ -114,6 +124,8 @@ class LoadedRanker:
             # A huge candidate batch must not fail the request: score it on the CPU this once.
             log.warning("CUDA out of memory scoring %d rows; falling back to CPU for this call", len(array))
             torch.cuda.empty_cache()
+            if self.on_cpu_fallback is not None:
+                self.on_cpu_fallback(len(array))
             if self._cpu_module is None:
                 self._cpu_module = torch.jit.load(str(self.path / MODEL_FILE), map_location="cpu").eval()
             return self._run(self._cpu_module, array, index, torch.device("cpu"))
@@ -123,15 +135,18 @@ def read_manifest(out_dir: str | Path) -> dict[str, Any]:
     return json.loads((Path(out_dir) / MANIFEST_FILE).read_text())
 
 
-def load_ranker(out_dir: str | Path, device: str = "auto") -> LoadedRanker:
+def load_ranker(
+    out_dir: str | Path, device: str = "auto", on_cpu_fallback: Callable[[int], None] | None = None
+) -> LoadedRanker:
     """Load, validate against the current contract, move to CUDA when present, warm up."""
     path = Path(out_dir)
     manifest = read_manifest(path)
-    _check_manifest(manifest)
+    check_manifest(manifest)
     target = _resolve_device(device)
     module = torch.jit.load(str(path / MODEL_FILE), map_location=target).eval()
-    ranker = LoadedRanker(module, manifest, target, path)
+    ranker = LoadedRanker(module, manifest, target, path, on_cpu_fallback)
     warmup = np.zeros((8, len(RANKER_INPUTS)), dtype=np.float32)
     for surface in SURFACES:  # first calls compile/profile the graph; pay that before traffic
-        ranker.score(warmup, surface)
+        if not np.isfinite(ranker.score(warmup, surface)).all():
+            raise ValueError(f"model {ranker.model_version!r} scores NaN or inf on warm-up ({surface})")
     return ranker

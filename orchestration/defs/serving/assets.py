@@ -1,12 +1,16 @@
-"""Serving: fallback lists and the BentoML bundle (model store entry + bento), tagged by version."""
+"""Serving: fallback lists, the candidate bundle (registered version + bento) and its promotion.
+
+``serving_bundle`` registers the candidate in the model registry; the blocking ``promotion_gate``
+check (``checks.py``) judges it; only then does ``production_model`` move the production pointer.
+"""
 
 import json
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+from bentoml.exceptions import NotFound
 
 from contracts.settings import REPO_ROOT, PlatformPaths, PlatformSettings
 from orchestration.defs.candidate_generation.assets import item_index
@@ -17,10 +21,20 @@ from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.evaluation.assets import offline_evaluation
 from orchestration.defs.features.assets import load_split, online_features
 from orchestration.defs.serving.fallbacks import fallback_lists as compute_fallback_lists
+from orchestration.defs.serving.promotion import load_promotion_config
+from orchestration.defs.serving.registry import (
+    CURRENT_FILE,
+    Lineage,
+    ModelRegistry,
+    VersionRecord,
+    code_version,
+    publish_served,
+    source_fingerprint,
+)
 from training.export import read_manifest
+from training.index.faiss_index import META_FILE as INDEX_META_FILE
 
 GROUP = "serving"
-BUNDLE_MODEL = "reco_bundle"
 BENTO_NAME = "reco"
 BENTO_INCLUDE = ["bento/**/*.py", "contracts/**/*.py", "training/**/*.py", "feature_repo/**", "config/*.yaml"]
 CATALOGUE_COLUMNS = ["item_id", "category", "brand", "title", "price", "created_at", "in_stock", "sponsored"]
@@ -55,20 +69,26 @@ def _pinned_packages() -> list[str]:
 
 
 def current_bundle_file(paths: PlatformPaths) -> Path:
-    return paths.artifacts / "current.json"
+    """The served bundle (``publish_served``): rewritten on every promotion and rollback."""
+    return paths.artifacts / CURRENT_FILE
 
 
-def source_fingerprint(settings: PlatformSettings) -> str:
-    return settings.source.model_dump_json()
+def registry_for(settings: PlatformSettings) -> ModelRegistry:
+    return ModelRegistry(settings.paths.home, keep=load_promotion_config().registry.keep_versions)
 
 
-def _copy_bundle(area_root: Path, target: Path) -> None:
-    for entry in area_root.iterdir():
-        destination = target / entry.name
-        if entry.is_dir():
-            shutil.copytree(entry, destination, dirs_exist_ok=True)
-        else:
-            shutil.copy2(entry, destination)
+def _index_summary(index_dir: Path) -> dict[str, object]:
+    meta = json.loads((index_dir / INDEX_META_FILE).read_text())
+    size = len(meta["ids"]) - len(meta.get("removed", []))
+    return {"kind": meta["kind"], "size": size, "config": meta["config"]}
+
+
+def candidate_version(instance: dg.DagsterInstance) -> str:
+    """The version ``serving_bundle`` last registered: the candidate the gate and promotion judge."""
+    event = instance.get_latest_materialization_event(serving_bundle.key)
+    if event is None or event.asset_materialization is None:
+        raise dg.Failure("serving_bundle has not been materialized: there is no candidate")
+    return str(event.asset_materialization.metadata["model_version"].value)
 
 
 @dg.asset(
@@ -78,45 +98,91 @@ def _copy_bundle(area_root: Path, target: Path) -> None:
     freshness_policy=DAILY_LOOP,
 )
 def serving_bundle(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-    """Save every artifact as one BentoML model and build the bento through BentoML's build API."""
-    import bentoml  # serving is the only stage that needs BentoML's model store
+    """Register the candidate version (files, lineage, metrics) and build its bento; prune old ones."""
+    import bentoml  # serving is the only stage that needs BentoML
 
     settings = platform.settings
+    registry = registry_for(settings)
     area = staging(settings.paths)
     manifest = read_manifest(area.ranker)
     version = manifest["model_version"]
     evaluation = json.loads(area.evaluation.read_text())
+    time_split = {k: str(v) for k, v in vars(load_split(platform)).items()}
     lineage = {
         "model_version": version,
         "source": settings.source.kind,
-        "time_split": {k: str(v) for k, v in vars(load_split(platform)).items()},
+        "time_split": time_split,
         "feature_service": manifest["feature_service"],
         "evaluation": evaluation["models"]["ours"],
     }
     (area.root / "bundle.json").write_text(json.dumps(lineage, indent=2))
-    with bentoml.models.create(
-        f"{BUNDLE_MODEL}:{version}", labels={"model_version": version}, metadata=lineage
-    ) as model:
-        _copy_bundle(area.root, Path(model.path))
-    bento = bentoml.bentos.build(
-        "bento.service:Recommender",
-        name=BENTO_NAME,
+    record = VersionRecord(
         version=version,
-        labels={"model_version": version},
-        include=BENTO_INCLUDE,
-        models=[f"{BUNDLE_MODEL}:{version}"],
-        python={"packages": _pinned_packages()},
-        build_ctx=str(REPO_ROOT),
+        model_tag=registry.tag(version),
+        bento_tag=f"{BENTO_NAME}:{version}",
+        index=_index_summary(area.index),
+        manifest=manifest,
+        metrics=evaluation["models"]["ours"],
+        lineage=Lineage(
+            source=settings.source.kind,
+            time_split=time_split,
+            feature_service=manifest["feature_service"],
+            code_version=code_version(),
+            created_at=datetime.now(UTC),
+        ),
     )
-    context.log.info(f"built bento {bento.tag}")
-    current = {
-        "bento": str(bento.tag),
-        "model": f"{BUNDLE_MODEL}:{version}",
-        "model_version": version,
-        "source": source_fingerprint(settings),
-        "built_at": datetime.now(UTC).isoformat(),
-    }
-    current_bundle_file(settings.paths).write_text(json.dumps(current, indent=2))
+    registry.register(record, area.root)  # a version already registered is kept as it is
+    try:
+        bento_tag = str(bentoml.bentos.get(record.bento_tag).tag)
+    except NotFound:
+        bento = bentoml.bentos.build(
+            "bento.service:Recommender",
+            name=BENTO_NAME,
+            version=version,
+            labels={"model_version": version},
+            include=BENTO_INCLUDE,
+            models=[record.model_tag],
+            python={"packages": _pinned_packages()},
+            build_ctx=str(REPO_ROOT),
+        )
+        bento_tag = str(bento.tag)
+        context.log.info(f"built bento {bento_tag}")
+    archived = registry.prune()
+    if archived:
+        context.log.info(f"archived {archived} to {registry.archive_dir}")
     return dg.MaterializeResult(
-        metadata={"bento": str(bento.tag), "model": f"{BUNDLE_MODEL}:{version}", "model_version": version}
+        metadata={
+            "bento": bento_tag,
+            "model": record.model_tag,
+            "model_version": version,
+            "code_version": record.lineage.code_version,
+            "kept_versions": len(registry.records()),
+            "archived": dg.MetadataValue.json(archived),
+            "record": dg.MetadataValue.json(record.model_dump(mode="json")),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[serving_bundle], freshness_policy=DAILY_LOOP)
+def production_model(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    """Point production at the candidate; runs only after the blocking promotion gate passed.
+
+    The service reads the pointer at start-up: a promotion takes effect on its next restart.
+    """
+    registry = registry_for(platform.settings)
+    version = candidate_version(context.instance)
+    before = registry.production()
+    deployment = registry.promote(version, reason="promotion gate passed")
+    publish_served(
+        platform.settings.paths.artifacts, registry.get(version), source_fingerprint(platform.settings)
+    )
+    previous = before.current.version if before is not None else None
+    context.log.info(f"production: {previous} -> {deployment.version}")
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": deployment.version,
+            "model": deployment.model_tag,
+            "previous_version": previous or "none",
+            "promoted_at": deployment.promoted_at.isoformat(),
+        }
     )

@@ -1,0 +1,138 @@
+"""The promotion gate's rules: no offline regression against production, finite scores, latency.
+
+Pure functions over numbers and a scorer, so the Dagster check (``checks.py``) stays thin and the
+rules are testable without a loop. Thresholds come from `config/promotion.yaml`.
+"""
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, Field, model_validator
+
+from contracts.schemas import SURFACES
+from contracts.settings import REPO_ROOT
+
+PROMOTION_CONFIG = REPO_ROOT / "config" / "promotion.yaml"
+Scorer = Callable[[np.ndarray, str], np.ndarray]
+
+
+class RegistryConfig(BaseModel):
+    keep_versions: int = Field(10, ge=1)
+
+
+class LatencyConfig(BaseModel):
+    p99_budget_ms: float = Field(50.0, gt=0)
+    repeats: int = Field(50, ge=1)
+
+
+class GateConfig(BaseModel):
+    max_relative_drop: dict[str, float] = Field(default_factory=lambda: {"ndcg@10": 0.05, "recall@10": 0.05})
+    candidates: int = Field(1000, ge=1)
+    score_range: tuple[float, float] = (0.0, 1.0)
+    latency: LatencyConfig = Field(default_factory=LatencyConfig)
+
+    @model_validator(mode="after")
+    def _sane(self) -> "GateConfig":
+        if self.score_range[0] >= self.score_range[1]:
+            raise ValueError(f"score_range {self.score_range} is empty")
+        if any(not 0 <= drop < 1 for drop in self.max_relative_drop.values()):
+            raise ValueError("max_relative_drop values must be in [0, 1)")
+        return self
+
+
+class PromotionConfig(BaseModel):
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
+
+
+def load_promotion_config(path: Path | None = None) -> PromotionConfig:
+    """The file at ``path``, else ``$RECO_PROMOTION_CONFIG``, else `config/promotion.yaml`."""
+    chosen = path or Path(os.environ.get("RECO_PROMOTION_CONFIG", PROMOTION_CONFIG))
+    return PromotionConfig.model_validate(yaml.safe_load(chosen.read_text()) or {})
+
+
+class Verdict(BaseModel):
+    """One rule's outcome with every number it looked at (shown as check metadata)."""
+
+    name: str
+    passed: bool
+    detail: dict[str, float | int | str | None]
+
+
+def compare_metrics(
+    candidate: dict[str, float], production: dict[str, float] | None, config: GateConfig
+) -> Verdict:
+    """Each configured metric may drop at most its relative threshold below production's."""
+    detail: dict[str, float | int | str | None] = {}
+    passed = True
+    for metric, drop in sorted(config.max_relative_drop.items()):
+        value = candidate.get(metric)
+        detail[f"candidate/{metric}"] = value
+        if value is None or not np.isfinite(value):
+            passed = False  # a candidate must report every gated metric
+            continue
+        if production is None or metric not in production:
+            continue  # first version: nothing to regress against
+        floor = production[metric] * (1 - drop)
+        detail[f"production/{metric}"] = production[metric]
+        detail[f"floor/{metric}"] = floor
+        detail[f"relative_change/{metric}"] = (
+            (value - production[metric]) / production[metric] if production[metric] else None
+        )
+        passed &= value >= floor
+    detail["compared_to"] = "production" if production is not None else "none (first version)"
+    return Verdict(name="no_regression", passed=passed, detail=detail)
+
+
+def check_scores(scorer: Scorer, rows: np.ndarray, config: GateConfig) -> Verdict:
+    """Every surface head scores the real candidates finite and inside the score range."""
+    low, high = config.score_range
+    detail: dict[str, float | int | str | None] = {"rows": len(rows)}
+    passed = len(rows) > 0
+    for surface in SURFACES:
+        scores = np.asarray(scorer(rows, surface), dtype=np.float64)
+        finite = np.isfinite(scores)
+        in_range = finite & (scores >= low) & (scores <= high)
+        detail[f"{surface}/non_finite"] = int((~finite).sum())
+        detail[f"{surface}/out_of_range"] = int((finite & ~in_range).sum())
+        detail[f"{surface}/mean"] = float(scores[finite].mean()) if finite.any() else None
+        passed &= len(scores) == len(rows) and bool(in_range.all())
+    return Verdict(name="finite_scores_in_range", passed=passed, detail=detail)
+
+
+def measure_latency(
+    scorer: Scorer, rows: np.ndarray, config: GateConfig, clock: Callable[[], float] = time.perf_counter
+) -> Verdict:
+    """p99 wall time of one full candidate batch, cycling through the surfaces, against the budget."""
+    samples_ms = []
+    for i in range(config.latency.repeats):
+        surface = SURFACES[i % len(SURFACES)]
+        start = clock()
+        scorer(rows, surface)
+        samples_ms.append((clock() - start) * 1000)
+    p50, p99 = np.percentile(samples_ms, [50, 99])
+    budget = config.latency.p99_budget_ms
+    return Verdict(
+        name="latency_budget",
+        passed=bool(p99 <= budget),
+        detail={
+            "rows": len(rows),
+            "repeats": len(samples_ms),
+            "p50_ms": float(p50),
+            "p99_ms": float(p99),
+            "p99_budget_ms": budget,
+        },
+    )
+
+
+def sample_rows(frame_rows: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` real rows (with replacement only when the table is smaller than ``n``)."""
+    if len(frame_rows) == 0:
+        return frame_rows
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(frame_rows), size=n, replace=len(frame_rows) < n)
+    return np.ascontiguousarray(frame_rows[picks], dtype=np.float32)
