@@ -50,13 +50,30 @@ from contracts.api import (
     RecommendResponse,
     RelatedRequest,
 )
+from contracts.registry import BUNDLE_MODEL, production_tag
 from contracts.settings import load_settings
 from feature_repo.store import open_store
 from training.export import load_ranker
 
 log = logging.getLogger(__name__)
 CLIENT_HEADER = "x-client-id"
-BUNDLE_TAG = os.environ.get("RECO_BUNDLE_TAG", "reco_bundle:latest")
+
+
+def bundle_tag(environ: dict[str, str] | None = None) -> str:
+    """``RECO_BUNDLE_TAG`` if set, else the production pointer under ``RECO_HOME``, else the newest
+    bundle (a bento run outside its platform home). Read once at start-up: a promotion or rollback
+    takes effect when the service restarts."""
+    env = os.environ if environ is None else environ
+    if override := env.get("RECO_BUNDLE_TAG"):
+        return override
+    home = load_settings(dict(env)).paths.home
+    if (tag := production_tag(home)) is not None:
+        return tag
+    log.warning("no production pointer under %s; serving the newest %s", home, BUNDLE_MODEL)
+    return f"{BUNDLE_MODEL}:latest"
+
+
+BUNDLE_TAG = bundle_tag()
 # One request scores ~1,000 rows: intra-op threads only contend with the other workers on a CPU.
 SCORING_THREADS = int(os.environ.get("RECO_SCORING_THREADS", "1"))
 
@@ -66,6 +83,16 @@ CACHE_LOOKUPS = bentoml.metrics.Counter(
     documentation="Cache lookups by cache and outcome; hit rate = hit / (hit + miss).",
     labelnames=["cache", "outcome"],
 )
+
+
+RANKER_CPU_FALLBACKS = bentoml.metrics.Counter(
+    name="reco_ranker_cpu_fallbacks",
+    documentation="Scoring batches retried on the CPU after a CUDA out-of-memory error.",
+)
+
+
+def _count_cpu_fallback(rows: int) -> None:
+    RANKER_CPU_FALLBACKS.inc()
 
 
 def _counted(cache: str) -> Callable[[bool], None]:
@@ -83,7 +110,10 @@ class Ranker:
 
     def __init__(self) -> None:
         torch.set_num_threads(SCORING_THREADS)
-        self.model = load_ranker(Path(self.bundle.path) / "ranker")
+        # load_ranker refuses a manifest that disagrees with the feature contract, then warms every
+        # surface head up (finite scores required) before the first request; CUDA OOM -> CPU retry.
+        self.model = load_ranker(Path(self.bundle.path) / "ranker", on_cpu_fallback=_count_cpu_fallback)
+        log.info("ranker %s loaded on %s", self.model.model_version, self.model.device)
 
     @bentoml.api
     def score(self, features: np.ndarray, surface: str) -> np.ndarray:
