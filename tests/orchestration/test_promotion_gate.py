@@ -27,6 +27,7 @@ from orchestration.defs.serving.promotion import (
     measure_latency,
 )
 from orchestration.defs.serving.registry import ModelRegistry
+from orchestration.materialize import gate_blocked
 from training.export import MANIFEST_FILE, export_ranker, read_manifest
 from training.models.ranking.ranker import RankerModel
 
@@ -155,6 +156,8 @@ def test_gate_promotes_a_good_candidate_and_blocks_a_regressed_one(tiny_platform
     registry = ModelRegistry(home)
     assert registry.get("v29990101000002").version == "v29990101000002", "kept for inspection, not served"
     assert registry.gate_report("v29990101000002")["failed_rules"] == ["no_regression"]
+    message = gate_blocked(result, platform)  # what `make build` prints instead of failing
+    assert message is not None and "v29990101000002" in message and "v29990101000001" in message
 
 
 def test_gate_blocks_a_candidate_that_scores_nan(tiny_platform, tmp_path: Path) -> None:
