@@ -20,9 +20,8 @@ def test_protocol_evaluation_reports_every_protocol_with_figures(tmp_path: Path)
         [source_world, events, catalogue, users, protocol_evaluation], resources={"platform": platform}
     )
     assert result.success
-    [materialization] = [
-        e.materialization for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "protocol_evaluation"
-    ]
+    events_by_key = {e.asset_key.path[-1]: e for e in result.get_asset_materialization_events()}
+    materialization = events_by_key["protocol_evaluation"].materialization
     metadata = materialization.metadata
     assert "| protocol | model |" in metadata["table"].value
     for protocol in ("stratified", "random", "temporal"):

@@ -37,12 +37,12 @@ class MetricConfig:
 def _grids() -> dict[str, dict[str, list[Any]]]:
     return {
         "popularity": {},
-        "itemknn": {"neighbours": [50, 100, 200, 400], "shrink": [0.0, 10.0, 50.0]},
+        "itemknn": {"neighbours": [50, 100, 200, 400, 800], "shrink": [0.0, 10.0, 50.0]},
         "ease": {"l2": [50.0, 100.0, 200.0, 300.0, 500.0, 800.0, 1200.0]},
         "als": {
-            "factors": [64, 128],
-            "regularization": [0.01, 0.1],
-            "alpha": [1.0, 5.0],
+            "factors": [32, 64, 128],
+            "regularization": [0.01, 0.1, 1.0],
+            "alpha": [1.0, 5.0, 15.0],
             "iterations": [15],
         },
     }

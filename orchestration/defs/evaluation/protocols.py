@@ -14,6 +14,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from training.evaluation.benchmark import BenchmarkConfig, SideTables, run_protocol
+from training.evaluation.config import TuningConfig
 from training.evaluation.interactions import from_events, restrict
 from training.evaluation.plots import run_figures
 from training.evaluation.protocols import PROTOCOLS
@@ -28,6 +29,13 @@ class ProtocolEvalConfig(BaseModel):
     max_items: int = 2_000
     two_tower: bool = False
     max_ranker_epochs: int = 20
+    # Smaller grids than the bench's (same models), around the values the bench picks on ml-100k.
+    grids: dict[str, dict[str, list[Any]]] = {
+        "popularity": {},
+        "itemknn": {"neighbours": [100, 400], "shrink": [10.0]},
+        "ease": {"l2": [100.0, 500.0]},
+        "als": {"factors": [64], "regularization": [0.1], "alpha": [1.0, 5.0], "iterations": [15]},
+    }
 
 
 PROTOCOL_EVAL = ProtocolEvalConfig()
@@ -36,7 +44,8 @@ PROTOCOL_EVAL = ProtocolEvalConfig()
 def benchmark_config(config: ProtocolEvalConfig) -> BenchmarkConfig:
     base = BenchmarkConfig()
     sources = tuple(s for s in base.funnel.sources if config.two_tower or s != "two_tower")
-    return replace(base, funnel=replace(base.funnel, sources=sources, max_epochs=config.max_ranker_epochs))
+    funnel = replace(base.funnel, sources=sources, max_epochs=config.max_ranker_epochs)
+    return replace(base, funnel=funnel, tuning=TuningConfig(grids=config.grids))
 
 
 def evaluate_protocols(
