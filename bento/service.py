@@ -31,7 +31,12 @@ from bento.funnel.pipeline import Funnel, FunnelResult
 from bento.ingestion.event_log import EventLog
 from bento.ingestion.events import EventIngestor
 from bento.ingestion.rate_limit import TokenBuckets
-from bento.ingestion.session_updater import filter_store_categories, session_consumer, start_in_background
+from bento.ingestion.session_updater import (
+    filter_store_categories,
+    session_consumer,
+    start_in_background,
+    wait_caught_up,
+)
 from bento.ingestion.settings import load_ingestion_config
 from bento.privacy.forget import UserEraser
 from bento.privacy.ledger import ErasureLedger, ledger_path
@@ -76,6 +81,7 @@ def bundle_tag(environ: dict[str, str] | None = None) -> str:
 BUNDLE_TAG = bundle_tag()
 # One request scores ~1,000 rows: intra-op threads only contend with the other workers on a CPU.
 SCORING_THREADS = int(os.environ.get("RECO_SCORING_THREADS", "1"))
+SETTLE_TIMEOUT_S = 2.0  # how long a forget waits for the session updater's in-flight batch
 
 
 CACHE_LOOKUPS = bentoml.metrics.Counter(
@@ -165,10 +171,16 @@ class Recommender:
             store,
             self.artifacts,
             lambda user: response_cache.pop_where(lambda key: key[0] == user),  # type: ignore[index]
+            settle_streaming=self._settle_session_updater,
         )
         self.privacy.resume()
         self._warm_item_cache()
         log.info("serving model %s", self.artifacts.model_version)
+
+    def _settle_session_updater(self) -> None:
+        consumer = getattr(self, "session_consumer", None)  # None: the updater runs as its own process
+        if consumer is not None:
+            wait_caught_up(consumer, SETTLE_TIMEOUT_S)
 
     def _warm_item_cache(self) -> None:
         """Read the hottest items' features before the first request instead of during it."""
