@@ -4,13 +4,17 @@ Rather than a list of known tables (which a new asset would silently escape), ev
 under ``$RECO_HOME`` with a ``user_id`` column is filtered: the world copy, warehouse tables, event
 partitions, offline feature sources, training sets, staged and bundled artifacts. Each rewrite is
 atomic (temp file, rename), so a crash leaves the old or the new file. The event log is not here:
-it belongs to the serving process (``EventLog.erase_user``).
+it belongs to the serving process (``EventLog.erase_user``). Archived model versions
+(``*.bentomodel`` tarballs from the registry) hold history and user embeddings too: each is unpacked,
+scrubbed the same way and repacked in place.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tarfile
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +28,9 @@ USER_COLUMN = "user_id"
 USER_IDS_FILE = "user_ids.json"
 USER_EMBEDDINGS_FILE = "user_embeddings.npy"
 SKIPPED_DIRS = ("event_log",)  # erased by its writer, never rewritten from outside
+ARCHIVE_GLOB = "*.bentomodel"
+# Repack with the compression the archive came with (BentoML writes xz; accept the others too).
+TAR_WRITE_MODES = {b"\xfd7zXZ": "w:xz", b"\x1f\x8b": "w:gz", b"BZh": "w:bz2"}
 
 
 def place_of(path: Path, home: Path) -> str:
@@ -93,4 +100,28 @@ def scrub_home(home: Path, users: set[str]) -> dict[str, int]:
             dropped = scrub_user_index(ids_file.parent, users)
             if dropped:
                 counts[f"user_embeddings/{place_of(ids_file, home)}"] += dropped
+    for archive in sorted(home.rglob(ARCHIVE_GLOB)):
+        dropped = scrub_archive(archive, users)
+        if dropped:
+            counts[f"archives/{place_of(archive, home)}"] += dropped
     return dict(counts)
+
+
+def scrub_archive(archive: Path, users: set[str]) -> int:
+    """Scrub an archived model version in place; returns rows and user vectors dropped."""
+    with archive.open("rb") as handle:
+        head = handle.read(8)
+    mode = next((m for magic, m in TAR_WRITE_MODES.items() if head.startswith(magic)), "w")
+    with tempfile.TemporaryDirectory(prefix="scrub-", dir=archive.parent) as tmp:
+        root = Path(tmp) / "unpacked"
+        with tarfile.open(archive, "r:*") as tar:
+            tar.extractall(root, filter="data")
+        inner = scrub_home(root, users)
+        dropped = sum(inner.values())
+        if dropped:
+            repacked = Path(tmp) / archive.name
+            with tarfile.open(repacked, mode) as tar:  # type: ignore[call-overload]
+                for entry in sorted(root.iterdir()):
+                    tar.add(entry, arcname=entry.name)
+            os.replace(repacked, archive)
+    return dropped
