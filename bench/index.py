@@ -82,21 +82,23 @@ def measure_search(
     }
 
 
-def bench_size(n: int, n_queries: int, n_single: int, seed: int) -> dict[str, Any]:
+def bench_size(n: int, n_queries: int, n_single: int, seed: int, only: list[str]) -> dict[str, Any]:
     items, queries = clustered(n, n_queries, seed=seed)
     ids = [f"i{i:07d}" for i in range(n)]
     rows: dict[str, Any] = {}
     builds = [  # (name, config, knob varied at search time, its values)
         ("exact", IndexConfig(exact_max_items=n), None, (None,)),
         ("hnsw", IndexConfig(exact_max_items=0, large_kind="hnsw"), "ef_search", EF_SEARCH),
-        ("ivfpq m=16", IndexConfig(exact_max_items=0, large_kind="ivfpq"), "ivf_nprobe", NPROBE),
+        ("ivfpq m=16", IndexConfig(exact_max_items=0, large_kind="ivfpq", pq_m=16), "ivf_nprobe", NPROBE),
         (
             "ivfpq m=32",
             IndexConfig(exact_max_items=0, large_kind="ivfpq", pq_m=32),
             "ivf_nprobe",
-            NPROBE[-1:],
+            NPROBE,
         ),
     ]
+    if only:  # exact always runs: it is the ground truth
+        builds = [b for b in builds if b[0] == "exact" or any(b[0].startswith(o) for o in only)]
     truth: list[set[str]] = []
     for build_name, config, knob, values in builds:
         started = time.perf_counter()
@@ -138,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--single", type=int, default=200, help="single-query latency samples")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="build and batch threads")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", nargs="*", default=[], help='builds to run, e.g. "ivfpq m=32"')
     parser.add_argument("--no-record", action="store_true", help="print only")
     args = parser.parse_args(argv)
     faiss.omp_set_num_threads(args.threads)
@@ -152,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"k={K}, dim={DIM}, {args.queries} queries, {machine}")
     for n in args.sizes:
         load_before = os.getloadavg()[0]
-        rows = bench_size(n, args.queries, args.single, args.seed)
+        rows = bench_size(n, args.queries, args.single, args.seed, args.only)
         result = {
             "items": n,
             "dim": DIM,
@@ -164,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         if not args.no_record:
-            path = record("index", str(n), result)
+            path = record("index", " + ".join([str(n), *args.only]), result)
             print(f"wrote {path}")
 
 

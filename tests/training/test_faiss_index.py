@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import faiss
 import numpy as np
 import pytest
 
@@ -13,6 +14,15 @@ from training.index.faiss_index import ItemIndex
 HNSW = IndexConfig(exact_max_items=100)
 # 6-bit codes train in a fraction of the time of 8-bit ones; the code paths are the same.
 IVFPQ = IndexConfig(exact_max_items=100, large_kind="ivfpq", ivf_nlist=8, ivf_nprobe=8, pq_m=16, pq_nbits=6)
+
+
+@pytest.fixture(autouse=True)
+def one_faiss_thread():
+    """Tiny indices: OpenMP threads only spin against other work (IVF-PQ training took 10 s, not 0.3)."""
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(threads)
 
 
 def _unit(rng: np.random.Generator, n: int, d: int = 16) -> np.ndarray:
