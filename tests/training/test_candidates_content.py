@@ -63,7 +63,7 @@ def test_a_new_item_is_retrievable_the_day_it_arrives(tmp_path) -> None:
     index.add_items(new)
     assert index.size == 41
     assert "fresh" in index.similar(["i3"], k=10)  # a tent like i3
-    assert all(int(i[1:]) % 4 == 3 for i in index.similar_to_item("fresh", k=5))
+    assert all(int(i[1:]) % 4 == 3 for i in index.neighbours("fresh", k=5))
 
     index.save(tmp_path / "content")
     loaded = ContentIndex.load(tmp_path / "content")
@@ -87,3 +87,28 @@ def test_price_bands_make_close_prices_similar() -> None:
     assert vectors[0] @ vectors[1] > 0.9 and vectors[0] @ vectors[2] < 0.1
     missing = ContentEncoder.fit(items, only_price).encode(items.assign(price=np.nan))
     assert not np.isnan(missing).any()
+
+
+def test_precomputed_lists_match_brute_force_and_new_items_displace_weaker_neighbours() -> None:
+    items = _items()
+    index = ContentIndex.build(items, ContentConfig(neighbours=3, batch_queries=7))  # several batches
+    vectors = index.encoder.encode(items)
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    for row in (0, 13, 39):  # ties make the ids ambiguous, the similarities are not
+        got = [sims[row, int(i[1:])] for i in index.neighbours(f"i{row}", 3)]
+        np.testing.assert_allclose(got, np.sort(sims[row])[::-1][:3], atol=1e-5)
+
+    before = index.neighbours("i3", 3)
+    twin = items.iloc[[3]].assign(item_id="twin")  # i3's exact description: the best neighbour
+    index.add_items(twin)
+    after = index.neighbours("i3", 3)
+    assert after[0] == "twin" and len(after) == 3 and set(after[1:]) < set(before), "one made room"
+    dropped = (set(before) - set(after)).pop()
+    kept = [sims[3, int(i[1:])] for i in after[1:]]
+    assert sims[3, int(dropped[1:])] <= min(kept) + 1e-6, "the weakest neighbour was the one dropped"
+    stranger = pd.DataFrame(
+        [{"item_id": "odd", "title": "zzz", "category": "kites", "brand": "nobody", "price": None}]
+    )
+    index.add_items(stranger)
+    assert "odd" not in index.neighbours("i3", 3)
