@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 
 from bento.catalogue.filter_store import read_catalogue_changes
 from contracts.settings import PlatformPaths
@@ -59,7 +60,7 @@ def served_model(paths: PlatformPaths) -> ServedModel:
     )
 
 
-def current_catalogue(paths: PlatformPaths) -> tuple[Any, set[str]]:
+def current_catalogue(paths: PlatformPaths) -> tuple[pd.DataFrame, set[str]]:
     """Warehouse items overlaid with the catalogue API's writes since (as the daily rebuild does)."""
     live, removed = read_catalogue_changes(paths.filter_store)
     return overlay_catalogue(read_table(paths, "items"), live, removed), set(live["item_id"])
