@@ -5,6 +5,7 @@ import dagster as dg
 from orchestration.defs.alerting import sensors as alerting
 from orchestration.defs.candidate_generation import assets as candidate_generation
 from orchestration.defs.candidate_generation import rebuild as index_rebuild
+from orchestration.defs.candidate_generation import trending_refresh
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.evaluation import assets as evaluation
 from orchestration.defs.features import assets as features
@@ -38,6 +39,7 @@ defs = dg.Definitions(
         full_loop,
         archive_events,
         index_rebuild.index_rebuild,
+        trending_refresh.trending_refresh,
         privacy_jobs.erase_users,
         privacy_jobs.enforce_retention,
     ],
@@ -45,6 +47,7 @@ defs = dg.Definitions(
         daily_retrain,
         hourly_archive,
         index_rebuild.index_rebuild_schedule,
+        trending_refresh.trending_refresh_schedule,
         privacy_jobs.hourly_erasure,
         privacy_jobs.daily_retention,
     ],

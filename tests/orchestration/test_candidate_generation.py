@@ -13,11 +13,13 @@ from bento.catalogue.filter_store import FilterStore
 from orchestration.definitions import defs
 from orchestration.defs.candidate_generation import assets
 from orchestration.defs.candidate_generation.rebuild import index_rebuild, live_index_root
+from orchestration.defs.candidate_generation.trending_refresh import live_candidates_dir, trending_refresh
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.split import time_split
 from orchestration.defs.common.warehouse import table_path
 from orchestration.defs.features.assets import SPLIT_FILE
+from orchestration.defs.ingestion.assets import ARCHIVE_DIR
 from training.candidates.co_interaction import NEIGHBOURS_FILE, CoInteractionNeighbours
 from training.candidates.content import ContentIndex
 from training.candidates.editorial import LISTS_FILE, EditorialLists
@@ -127,3 +129,35 @@ def test_rebuild_is_scheduled_every_few_hours() -> None:
     assert schedule.job_name == "index_rebuild"
     hours = schedule.cron_schedule.split()[1]
     assert hours.startswith("*/") and 1 < int(hours[2:]) <= 6
+
+
+def test_trending_refresh_reads_the_archive_and_replaces_the_live_list(home: PlatformResource) -> None:
+    paths = home.settings.paths
+    stored = pd.read_parquet(table_path(paths, "events"))
+    newest = stored["timestamp"].max()
+    first = trending_refresh.execute_in_process(
+        resources={"platform": home}, instance=dg.DagsterInstance.ephemeral()
+    )
+    assert first.success
+    before = TrendingLists.load(live_candidates_dir(paths) / TRENDING_FILE)
+    assert pd.Timestamp(before.as_of) == newest, "quiet period: anchored at the newest stored event"
+
+    # An hour the archiver wrote after the daily run: a burst of purchases of one quiet item.
+    quiet = stored.loc[~stored["item_id"].isin(before.overall), "item_id"].iloc[0]
+    burst = pd.DataFrame(
+        {
+            "event_id": [f"live-{n}" for n in range(10)],
+            "item_id": quiet,
+            "event_type": "purchase",
+            "timestamp": newest + pd.Timedelta(minutes=30),
+        }
+    )
+    hour = (
+        paths.warehouse / ARCHIVE_DIR / f"hour={(newest + pd.Timedelta(minutes=30)).strftime('%Y-%m-%dT%H')}"
+    )
+    hour.mkdir(parents=True, exist_ok=True)
+    burst.to_parquet(hour / "part-0.parquet", index=False)
+    assert trending_refresh.execute_in_process(resources={"platform": home}).success
+    after = TrendingLists.load(live_candidates_dir(paths) / TRENDING_FILE)
+    assert after.overall[0] == quiet and pd.Timestamp(after.as_of) > newest
+    assert not (live_candidates_dir(paths) / ".next" / TRENDING_FILE).exists(), "published by rename"
