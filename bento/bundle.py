@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bento.sources import RetrievalSources
+from training.candidates.content import ContentIndex
 from training.index.faiss_index import ItemIndex
 from training.light_ranker import WEIGHTS_FILE, LightRanker, load_light_ranker
 
@@ -33,11 +35,15 @@ class ServingBundle:
     lists: dict[str, list[str]]
     segment_lists: dict[str, list[str]]
     light_ranker: LightRanker | None = None  # first stage; None: the full ranker scores everything
+    sources: RetrievalSources = field(default_factory=RetrievalSources)
     availability: Callable[[], frozenset[str]] | None = None  # the filter store, when attached
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Items written through the catalogue API since load: re-added to a swapped-in rebuilt index
+    # if the rebuild started before they arrived.
+    _api_items: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path) -> ServingBundle:
+    def load(cls, root: Path, live_trending_file: Path | None = None) -> ServingBundle:
         retrieval = root / "retrieval"
         user_ids = json.loads((retrieval / "user_ids.json").read_text())
         item_ids = json.loads((retrieval / "item_ids.json").read_text())
@@ -60,6 +66,7 @@ class ServingBundle:
             light_ranker=(
                 load_light_ranker(root / "ranker") if (root / "ranker" / WEIGHTS_FILE).exists() else None
             ),
+            sources=RetrievalSources.load(root, live_trending_file),
         )
 
     def user_vector(self, user_id: str) -> np.ndarray | None:
@@ -94,6 +101,23 @@ class ServingBundle:
             else:
                 self.item_embeddings[int(position)] = vector
             self.index.add([item_id], vector[None, :])
+            self.sources.add_item({"item_id": item_id, **attributes})
+            self._api_items[item_id] = vector
+
+    def swap_indices(self, index: ItemIndex, content: ContentIndex | None) -> int:
+        """Serve a rebuilt item index (and content index) from now on; returns the API-written
+        items re-added because the rebuild predates them."""
+        with self._lock:
+            missing = [item for item in self._api_items if item not in index]
+            if missing:
+                index.add(missing, np.stack([self._api_items[item] for item in missing]))
+            if content is not None:
+                rows = [{"item_id": i, **self.catalogue.loc[i].to_dict()} for i in missing]
+                if rows:
+                    content.add_items(pd.DataFrame(rows))
+                self.sources.content = content
+            self.index = index
+            return len(missing)
 
     def forget_user(self, user_id: str) -> bool:
         """Erase the user's history and embedding from memory (they are served as a new user)."""
@@ -107,3 +131,5 @@ class ServingBundle:
     def drop_item(self, item_id: str) -> None:
         with self._lock:
             self.index.remove([item_id])
+            self.sources.remove_item(item_id)
+            self._api_items.pop(item_id, None)

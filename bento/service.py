@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import bentoml
+import faiss
 import numpy as np
 import torch
 from bentoml.exceptions import InvalidArgument, NotFound
@@ -38,6 +39,7 @@ from bento.ingestion.session_updater import (
     wait_caught_up,
 )
 from bento.ingestion.settings import load_ingestion_config
+from bento.live_index import watch_live_index
 from bento.privacy.forget import UserEraser
 from bento.privacy.ledger import ErasureLedger, ledger_path
 from bento.surfaces import load_serving_config
@@ -58,6 +60,7 @@ from contracts.api import (
 from contracts.registry import BUNDLE_MODEL, production_tag
 from contracts.settings import load_settings
 from feature_repo.store import open_store
+from training.candidates.trending import TRENDING_FILE
 from training.export import load_ranker
 
 log = logging.getLogger(__name__)
@@ -133,7 +136,10 @@ class Recommender:
 
     def __init__(self) -> None:
         settings = load_settings()
-        self.artifacts = ServingBundle.load(Path(self.bundle.path))
+        faiss.omp_set_num_threads(SCORING_THREADS)  # one query per request: threads only contend
+        self.artifacts = ServingBundle.load(
+            Path(self.bundle.path), live_trending_file=settings.paths.live_candidates / TRENDING_FILE
+        )
         store = open_store(settings)
         serving = load_serving_config(settings.surfaces_file)
         items, results = serving.caches.item_features, serving.caches.results
@@ -174,6 +180,9 @@ class Recommender:
             settle_streaming=self._settle_session_updater,
         )
         self.privacy.resume()
+        self.live_index, _ = watch_live_index(
+            self.artifacts, settings.paths.live_index, serving.live_index.check_interval_s
+        )
         self._warm_item_cache()
         log.info("serving model %s", self.artifacts.model_version)
 

@@ -17,6 +17,9 @@ class SourceCounts(BaseModel):
     popular: int = Field(200, ge=0)
     new_arrivals: int = Field(50, ge=0)
     segment: int = Field(0, ge=0)  # popular in the user's segment; cold users get more (cold_start)
+    content: int = Field(100, ge=0)  # content neighbours of the user's recent items
+    co_interaction: int = Field(100, ge=0)  # items engaged together with the user's recent items
+    editorial: int = Field(20, ge=0)  # pinned by editors for this surface (config/editorial.yaml)
 
 
 class RulesConfig(BaseModel):
@@ -52,11 +55,17 @@ class ColdStartConfig(BaseModel):
     ramp_interactions: int = Field(8, ge=0)
 
 
+class LiveIndexConfig(BaseModel):
+    # How often the service looks for an index the scheduled rebuild published (a pointer read).
+    check_interval_s: float = Field(60.0, gt=0)
+
+
 class ServingConfig(BaseModel):
     surfaces: dict[str, SurfaceConfig]
     related_neighbours: int = 300
     caches: CachesConfig = Field(default_factory=CachesConfig)
     cold_start: ColdStartConfig = Field(default_factory=ColdStartConfig)
+    live_index: LiveIndexConfig = Field(default_factory=LiveIndexConfig)
 
     def surface(self, name: str) -> SurfaceConfig:
         return self.surfaces.get(name) or self.surfaces["home_feed"]
@@ -78,4 +87,5 @@ def load_serving_config(path: Path) -> ServingConfig:
         related_neighbours=(raw.get("related") or {}).get("neighbours", 300),
         caches=CachesConfig.model_validate(raw.get("caches") or {}),
         cold_start=ColdStartConfig.model_validate(raw.get("cold_start") or {}),
+        live_index=LiveIndexConfig.model_validate(raw.get("live_index") or {}),
     )

@@ -56,6 +56,16 @@ class PlatformPaths(BaseModel):
         return self.home / "artifacts"
 
     @property
+    def live_index(self) -> Path:
+        """Indices the scheduled rebuild publishes between daily bundles (serving swaps them in)."""
+        return self.artifacts / "live_index"
+
+    @property
+    def live_candidates(self) -> Path:
+        """Source lists refreshed between daily bundles (hourly trending)."""
+        return self.artifacts / "live_candidates"
+
+    @property
     def event_log(self) -> Path:
         return self.home / "event_log"
 

@@ -12,6 +12,8 @@ SOURCE_PRIORITY: tuple[str, ...] = (
     "related",
     "collaborative",
     "session",
+    "editorial",
+    "co_interaction",
     "content",
     "segment",
     "trending",

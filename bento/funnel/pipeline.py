@@ -23,6 +23,7 @@ from bento.funnel.candidates import affinity, merge_sources
 from bento.funnel.cold_start import cold_start_counts, personal_share
 from bento.funnel.fallback import L0_FULL_RANKING, fallback_items
 from bento.funnel.rerank import REASONS, diversify
+from bento.funnel.retrieval import RetrievalContext, gather_sources, recent_items, related_sources
 from bento.surfaces import ServingConfig
 from contracts.api import (
     RecommendedItem,
@@ -94,10 +95,7 @@ class Funnel:
         vectors, known = self.bundle.item_vectors([anchor])
         excluded = {anchor} | self.bundle.unavailable()
         try:
-            ids, _ = (
-                self.bundle.search(vectors[:1], self.config.related_neighbours) if known[0] else ([[]], None)
-            )
-            sources = {"related": ids[0], "popular": self.bundle.lists.get("popular", [])[:50]}
+            sources = related_sources(self.bundle, anchor, self.config.related_neighbours)
             cands = merge_sources(sources, excluded)
             cands["retrieval_score"] = affinity(
                 vectors[0] if known[0] else None, *self.bundle.item_vectors(cands["item_id"].tolist())
@@ -121,18 +119,15 @@ class Funnel:
         )
         query = self._query(request.user_id, session_items)
         counts = self._source_counts(request.user_id, user, surface.candidates.model_dump())
-        sources: dict[str, list[str]] = {}
-        if query is not None and counts["collaborative"]:
-            sources["collaborative"] = self.bundle.search(query[None, :], counts["collaborative"])[0][0]
-        if session_items and counts["session"]:
-            last, known = self.bundle.item_vectors(session_items[-1:])
-            if known[0]:
-                sources["session"] = self.bundle.search(last, counts["session"])[0][0]
-        segment = self.bundle.segment_lists.get(str(user.get("segment") or ""), [])
-        sources["segment"] = list(segment)[: counts["segment"]]
-        for name in ("trending", "popular"):
-            sources[name] = self.bundle.lists.get(name, [])[: counts[name]]
-        sources["new_arrival"] = self.bundle.lists.get("new_arrivals", [])[: counts["new_arrivals"]]
+        context = RetrievalContext(
+            surface=request.surface,
+            query=query,
+            session_items=list(reversed(session_items)),
+            recent_items=recent_items(session_items, self.bundle.history.get(request.user_id, set())),
+            categories=list(user.get("user_top_categories") or []),
+            segment=str(user.get("segment") or ""),
+        )
+        sources = gather_sources(self.bundle, context, counts, excluded)
         cands = merge_sources(sources, excluded).head(surface.max_candidates)
         if cands.empty:
             return self._fallback(

@@ -34,7 +34,7 @@ UNVERSIONED = "staging"  # before any bundle exists, the staging model has no ve
 
 
 def live_index_root(paths: PlatformPaths) -> Path:
-    return paths.artifacts / "live_index"
+    return paths.live_index
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ COLUMNS = ["event_id", "item_id", "event_type", "timestamp"]
 
 
 def live_candidates_dir(paths: PlatformPaths) -> Path:
-    return paths.artifacts / "live_candidates"
+    return paths.live_candidates
 
 
 def recent_events(paths: PlatformPaths, since: pd.Timestamp) -> pd.DataFrame:

@@ -13,7 +13,13 @@ import pandas as pd
 from bentoml.exceptions import NotFound
 
 from contracts.settings import REPO_ROOT, PlatformPaths, PlatformSettings
-from orchestration.defs.candidate_generation.assets import item_index
+from orchestration.defs.candidate_generation.assets import (
+    co_interaction,
+    content_index,
+    editorial,
+    item_index,
+    trending,
+)
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
@@ -94,7 +100,7 @@ def candidate_version(instance: dg.DagsterInstance) -> str:
 @dg.asset(
     group_name=GROUP,
     key_prefix=GROUP,
-    deps=[item_index, offline_evaluation, fallback_lists],
+    deps=[item_index, content_index, co_interaction, trending, editorial, offline_evaluation, fallback_lists],
     freshness_policy=DAILY_LOOP,
 )
 def serving_bundle(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:

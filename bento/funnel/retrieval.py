@@ -1,0 +1,85 @@
+"""Retrieval: every source's candidate list for one request, before the merge.
+
+Two-tower search (collaborative, and the last session item's neighbours), content and
+co-interaction neighbours of the user's recent items, trending in the user's categories, the
+user's segment list, editorial pins and new arrivals. Each source has its own count (the surface's,
+shifted by cold start) and a missing source is skipped, never an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bento.bundle import ServingBundle
+
+SEED_ITEMS = 10  # recent items that seed content and co-interaction lookups
+
+
+@dataclass(frozen=True)
+class RetrievalContext:
+    """What the sources need to know about the request (pure data, built by the funnel)."""
+
+    surface: str
+    query: np.ndarray | None  # the user embedding, pulled towards the live session
+    session_items: Sequence[str]  # the live session's items, most recent first
+    recent_items: Sequence[str]  # most recent first: the session, then known history
+    categories: Sequence[str]  # the user's top categories, most engaged first
+    segment: str
+
+
+def recent_items(session_items: Sequence[str], history: set[str], limit: int = SEED_ITEMS) -> list[str]:
+    """Session items newest first, then history (unordered: the bundle keeps a set) up to ``limit``."""
+    ordered = list(dict.fromkeys(reversed(list(session_items))))
+    ordered += sorted(history - set(ordered))[: max(limit - len(ordered), 0)]
+    return ordered[:limit]
+
+
+def gather_sources(
+    bundle: ServingBundle, ctx: RetrievalContext, counts: dict[str, int], excluded: set[str]
+) -> dict[str, list[str]]:
+    sources: dict[str, list[str]] = {}
+    extra = bundle.sources
+    if ctx.query is not None and counts.get("collaborative"):
+        sources["collaborative"] = bundle.search(ctx.query[None, :], counts["collaborative"])[0][0]
+    if ctx.session_items and counts.get("session"):
+        vector, known = bundle.item_vectors(list(ctx.session_items[:1]))
+        if known[0]:
+            sources["session"] = bundle.search(vector, counts["session"])[0][0]
+    if ctx.recent_items and extra.co_interaction is not None and counts.get("co_interaction"):
+        sources["co_interaction"] = extra.co_interaction.for_items(
+            ctx.recent_items, counts["co_interaction"], exclude=excluded
+        )
+    if ctx.recent_items and extra.content is not None and counts.get("content"):
+        sources["content"] = extra.content.similar(ctx.recent_items, counts["content"], exclude=excluded)
+    if extra.editorial is not None and counts.get("editorial"):
+        sources["editorial"] = extra.editorial.pinned(ctx.surface)[: counts["editorial"]]
+    sources["segment"] = list(bundle.segment_lists.get(ctx.segment, []))[: counts.get("segment", 0)]
+    trending = extra.trending_lists()
+    sources["trending"] = (
+        trending.top(counts.get("trending", 0), ctx.categories)
+        if trending is not None
+        else bundle.lists.get("trending", [])[: counts.get("trending", 0)]
+    )
+    sources["popular"] = bundle.lists.get("popular", [])[: counts.get("popular", 0)]
+    sources["new_arrival"] = (
+        extra.editorial.new_arrivals(counts.get("new_arrivals", 0), ctx.categories)
+        if extra.editorial is not None
+        else bundle.lists.get("new_arrivals", [])[: counts.get("new_arrivals", 0)]
+    )
+    return sources
+
+
+def related_sources(bundle: ServingBundle, anchor: str, neighbours: int) -> dict[str, list[str]]:
+    """Items like ``anchor``: its embedding neighbours, then content and co-interaction neighbours."""
+    vector, known = bundle.item_vectors([anchor])
+    sources = {"related": bundle.search(vector[:1], neighbours)[0][0] if known[0] else []}
+    extra = bundle.sources
+    if extra.co_interaction is not None:
+        sources["co_interaction"] = extra.co_interaction.neighbours(anchor, neighbours)
+    if extra.content is not None:
+        sources["content"] = extra.content.neighbours(anchor, neighbours)
+    sources["popular"] = bundle.lists.get("popular", [])[:50]
+    return sources
