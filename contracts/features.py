@@ -117,6 +117,8 @@ RANKER_INPUTS: Final = (
     "session_category_share",
     "log_session_clicks",
     "retrieval_score",
+    "co_interaction_score",
+    "content_similarity",
     "hour_sin",
     "hour_cos",
     *(f"device_{d}" for d in DEVICES),
@@ -161,8 +163,9 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
     """Raw per-candidate feature columns -> float32 matrix in ``RANKER_INPUTS`` order.
 
     ``raw`` has one row per (user, candidate item) with the user, item and session feature
-    columns above plus ``retrieval_score``, ``now_ts`` (seconds), ``hour_of_day`` and ``device``.
-    Missing values become neutral numbers; the result never contains NaN or inf.
+    columns above plus ``retrieval_score`` (two-tower affinity), each item-to-item source's score
+    (``co_interaction_score``, ``content_similarity``: ``training.candidates.cross_scores``),
+    ``now_ts`` (seconds), ``hour_of_day`` and ``device``. Missing values become neutral numbers; the result never contains NaN or inf.
     """
     n = len(raw)
     col = lambda name, default=0.0: (  # noqa: E731
@@ -207,6 +210,8 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
         np.array([_session_share(s, c) for s, c in zip(sess, categories, strict=True)]),
         np.log1p(col("session_clicks").clip(min=0)),
         col("retrieval_score"),
+        col("co_interaction_score").clip(min=0),
+        col("content_similarity").clip(-1, 1),
         np.sin(2 * np.pi * hour / 24.0),
         np.cos(2 * np.pi * hour / 24.0),
         *((device == d).astype(np.float64) for d in DEVICES),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -33,6 +33,7 @@ from contracts.api import (
     ResponseMetadata,
 )
 from contracts.features import ranker_inputs
+from training.candidates.cross_scores import source_scores
 from training.light_ranker import keep_top
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,9 @@ class Funnel:
         cands = self._with_catalogue(cands)
         level, reason, retrieved = L0_FULL_RANKING, None, len(cands)
         try:
-            cands, scores, item_problem = self._ranked(cands, user, request, surface.full_rank)
+            cands, scores, item_problem = self._ranked(
+                cands, user, request, surface.full_rank, context.recent_items
+            )
             cands["score"], scored = scores, len(cands)
             degraded = degraded or item_problem
             if degraded:  # ranked, but on cached or default features: say so
@@ -170,10 +173,15 @@ class Funnel:
         return (query / max(float(np.linalg.norm(query)), 1e-9)).astype(np.float32)
 
     def _ranked(
-        self, cands: pd.DataFrame, user: dict, request: RecommendRequest, full_rank: int
+        self,
+        cands: pd.DataFrame,
+        user: dict,
+        request: RecommendRequest,
+        full_rank: int,
+        seeds: Sequence[str],
     ) -> tuple[pd.DataFrame, np.ndarray, str | None]:
         """The light stage keeps the best ``full_rank`` candidates; the full ranker scores those."""
-        inputs, problem = self._ranker_inputs(cands, user, request)
+        inputs, problem = self._ranker_inputs(cands, user, request, seeds)
         light = self.bundle.light_ranker
         if light is not None and 0 < full_rank < len(cands):
             kept = keep_top(light.score(inputs, request.surface), full_rank)
@@ -189,13 +197,18 @@ class Funnel:
         return cands, scores, problem
 
     def _ranker_inputs(
-        self, cands: pd.DataFrame, user: dict, request: RecommendRequest
+        self, cands: pd.DataFrame, user: dict, request: RecommendRequest, seeds: Sequence[str]
     ) -> tuple[np.ndarray, str | None]:
         items, problem = self.features.items_or_cached(cands["item_id"].tolist())
         raw = items.reset_index(drop=True)
         for name, value in user.items():
             raw[name] = [value] * len(raw)
         raw["retrieval_score"] = cands["retrieval_score"].to_numpy()
+        extra = self.bundle.sources
+        for name, values in source_scores(
+            extra.co_interaction, extra.content, seeds, cands["item_id"].tolist()
+        ).items():
+            raw[name] = values
         now = datetime.now(UTC)
         raw["now_ts"] = now.timestamp()
         raw["hour_of_day"] = (

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from bento.bundle import ServingBundle
+from training.candidates.cross_scores import recent_items
 
-SEED_ITEMS = 10  # recent items that seed content and co-interaction lookups
+__all__ = ["RetrievalContext", "gather_sources", "recent_items", "related_sources"]
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,6 @@ class RetrievalContext:
     recent_items: Sequence[str]  # most recent first: the session, then known history
     categories: Sequence[str]  # the user's top categories, most engaged first
     segment: str
-
-
-def recent_items(session_items: Sequence[str], history: set[str], limit: int = SEED_ITEMS) -> list[str]:
-    """Session items newest first, then history (unordered: the bundle keeps a set) up to ``limit``."""
-    ordered = list(dict.fromkeys(reversed(list(session_items))))
-    ordered += sorted(history - set(ordered))[: max(limit - len(ordered), 0)]
-    return ordered[:limit]
 
 
 def gather_sources(

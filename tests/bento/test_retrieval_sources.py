@@ -34,11 +34,6 @@ def funnel(bundle: ServingBundle) -> Funnel:
     return Funnel(bundle, OnlineFeatures(open_store(settings)), ranker.score, config)
 
 
-def test_recent_items_put_the_session_first_newest_first() -> None:
-    assert recent_items(["a", "b", "c"], {"x", "b"}, limit=4) == ["c", "b", "a", "x"]
-    assert recent_items([], {"y", "x"}, limit=1) == ["x"]
-
-
 def test_every_source_answers_for_a_user_with_history(bundle: ServingBundle) -> None:
     assert bundle.sources.content is not None and bundle.sources.co_interaction is not None
     assert bundle.sources.trending is not None and bundle.sources.editorial is not None

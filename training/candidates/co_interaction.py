@@ -107,6 +107,11 @@ class CoInteractionNeighbours:
 
         A candidate keeps its best score over seeds, discounted by ``seed_decay`` per step back.
         """
+        best = self.scores(seed_ids, exclude)
+        return [item for item, _ in sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[: max(k, 0)]]
+
+    def scores(self, seed_ids: Sequence[str], exclude: Iterable[str] = ()) -> dict[str, float]:
+        """Every candidate the seeds reach, with its best seed-discounted score."""
         seeds = list(dict.fromkeys(seed_ids))
         skip = set(seeds) | set(exclude)
         best: dict[str, float] = {}
@@ -115,7 +120,7 @@ class CoInteractionNeighbours:
             for item, score in self._lists.get(seed, []):
                 if item not in skip:
                     best[item] = max(best.get(item, 0.0), score * discount)
-        return [item for item, _ in sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[: max(k, 0)]]
+        return best
 
     @classmethod
     def load(cls, path: str | Path, seed_decay: float = 0.9) -> CoInteractionNeighbours:

@@ -204,6 +204,11 @@ class ContentIndex:
         A candidate's score is its best similarity to any seed, discounted by ``seed_decay`` per
         step back in the user's history; array reads only, no search.
         """
+        best = self.scores(seed_ids, exclude)
+        return [item for item, _ in sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[: max(k, 0)]]
+
+    def scores(self, seed_ids: Sequence[str], exclude: Iterable[str] = ()) -> dict[str, float]:
+        """Every live item in the seeds' neighbour lists, with its best seed-discounted similarity."""
         c = self.encoder.config
         seeds = [s for s in dict.fromkeys(seed_ids) if s in self.index][: c.max_seeds]
         skip = set(seeds) | set(exclude)
@@ -215,7 +220,7 @@ class ContentIndex:
                 item = self._ids[row]
                 if item not in skip and value * discount > best.get(item, -np.inf) and item in self.index:
                     best[item] = value * discount
-        return [item for item, _ in sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[: max(k, 0)]]
+        return best
 
     def save(self, directory: str | Path) -> Path:
         out = self.index.save(directory)

@@ -14,13 +14,22 @@ from contracts.features import (
     USER_STATS_VIEW,
     ranker_inputs,
 )
-from orchestration.defs.candidate_generation.assets import retrieval_model
+from contracts.settings import PlatformPaths
+from orchestration.defs.candidate_generation.assets import (
+    candidates_dir,
+    co_interaction,
+    content_index,
+    retrieval_model,
+)
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.features.assets import load_split, online_features
 from orchestration.defs.ranking.labels import label_rows, session_features_before, with_session_columns
+from training.candidates.co_interaction import NEIGHBOURS_FILE, CoInteractionNeighbours
+from training.candidates.content import ContentIndex
+from training.candidates.cross_scores import row_source_scores
 from training.config import RankerConfig
 from training.export import export_ranker
 from training.light_ranker import export_light_ranker
@@ -46,8 +55,23 @@ def retrieval_scores(artifacts: RetrievalArtifacts, users: pd.Series, items: pd.
     return scores
 
 
+def item_to_item_scores(rows: pd.DataFrame, paths: PlatformPaths) -> dict[str, np.ndarray]:
+    """Co-interaction and content scores of each row's item from the seeds serving would use then:
+    the row's session before it, then the user's history before the cut (the bundle's)."""
+    folder = candidates_dir(paths)
+    co_path, content_path = folder / NEIGHBOURS_FILE, folder / "content"
+    co = CoInteractionNeighbours.load(co_path) if co_path.exists() else None
+    content = ContentIndex.load(content_path) if content_path.exists() else None
+    history = pd.read_parquet(staging(paths).history).groupby("user_id")["item_id"].agg(set).to_dict()
+    users, items = rows["user_id"].tolist(), rows["item_id"].tolist()
+    return row_source_scores(co, content, users, rows["session_item_ids"].tolist(), items, history)
+
+
 @dg.asset(
-    group_name=GROUP, key_prefix=GROUP, deps=[online_features, retrieval_model], freshness_policy=DAILY_LOOP
+    group_name=GROUP,
+    key_prefix=GROUP,
+    deps=[online_features, retrieval_model, co_interaction, content_index],
+    freshness_policy=DAILY_LOOP,
 )
 def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
     """Label-window rows joined to batch features as of each row's time (Feast historical retrieval)."""
@@ -72,6 +96,7 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
     joined["retrieval_score"] = retrieval_scores(
         RetrievalArtifacts.load(staging(paths).retrieval), joined["user_id"], joined["item_id"]
     )
+    joined = joined.assign(**item_to_item_scores(joined, paths))
     joined["now_ts"] = pd.to_datetime(joined["event_timestamp"], utc=True).map(pd.Timestamp.timestamp)
     matrix = pd.DataFrame(ranker_inputs(joined), columns=list(RANKER_INPUTS))
     frame = pd.concat(
