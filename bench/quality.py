@@ -39,6 +39,7 @@ from training.evaluation.protocols import PROTOCOLS
 from training.evaluation.summary import markdown_table, merge_runs
 
 DATASETS = ("ml100k", "interactions", "demo")
+DEMO_END_TIME = datetime(2026, 1, 1, tzinfo=UTC)  # pinned so the generated world is the same every run
 DEMO_CUT = {"max_items": 5_000}  # keeps ~90% of the demo world's positive pairs and every user
 
 
@@ -60,7 +61,7 @@ def load(
         return read_world(Path(path))
     folder = Path(tempfile.mkdtemp(prefix="quality-demo-"))
     try:
-        generate_world(folder, "demo", seed, progress=False)
+        generate_world(folder, "demo", seed, end_time=DEMO_END_TIME, progress=False)
         return read_world(folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

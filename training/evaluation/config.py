@@ -37,11 +37,11 @@ class MetricConfig:
 def _grids() -> dict[str, dict[str, list[Any]]]:
     return {
         "popularity": {},
-        "itemknn": {"neighbours": [50, 100, 200, 400, 800], "shrink": [0.0, 10.0, 50.0]},
-        "ease": {"l2": [50.0, 100.0, 200.0, 300.0, 500.0, 800.0, 1200.0]},
+        "itemknn": {"neighbours": [50, 100, 200, 400, 800, 1600], "shrink": [0.0, 10.0, 50.0, 200.0]},
+        "ease": {"l2": [50.0, 100.0, 200.0, 300.0, 500.0, 800.0, 1200.0, 2000.0]},
         "als": {
-            "factors": [32, 64, 128],
-            "regularization": [0.01, 0.1, 1.0],
+            "factors": [16, 32, 64, 128, 256],
+            "regularization": [1.0, 10.0, 30.0, 100.0],
             "alpha": [1.0, 5.0, 15.0],
             "iterations": [15],
         },
