@@ -165,7 +165,8 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
     ``raw`` has one row per (user, candidate item) with the user, item and session feature
     columns above plus ``retrieval_score`` (two-tower affinity), each item-to-item source's score
     (``co_interaction_score``, ``content_similarity``: ``training.candidates.cross_scores``),
-    ``now_ts`` (seconds), ``hour_of_day`` and ``device``. Missing values become neutral numbers; the result never contains NaN or inf.
+    ``now_ts`` (seconds), ``hour_of_day`` and ``device``. Missing values become neutral numbers;
+    the result never contains NaN or inf.
     """
     n = len(raw)
     col = lambda name, default=0.0: (  # noqa: E731
