@@ -66,8 +66,13 @@ class RetrievalArtifacts:
         np.save(out / "item_embeddings.npy", self.item_embeddings)
         (out / "user_ids.json").write_text(json.dumps(self.user_ids))
         (out / "item_ids.json").write_text(json.dumps(self.item_ids))
-        meta = {"train_seconds": self.train_seconds, "epochs": self.epochs, "steps": self.steps,
-                "n_pairs": self.n_pairs, "metrics": self.metrics}
+        meta = {
+            "train_seconds": self.train_seconds,
+            "epochs": self.epochs,
+            "steps": self.steps,
+            "n_pairs": self.n_pairs,
+            "metrics": self.metrics,
+        }
         (out / "meta.json").write_text(json.dumps(meta, indent=2))
         return out
 
