@@ -60,12 +60,12 @@ def from_events(events: pd.DataFrame, items: pd.DataFrame | None = None) -> Inte
     and items with at least one positive event are laid out: the rest cannot be evaluated.
     """
     positive = events[events["event_type"].isin(list(POSITIVE_EVENT_WEIGHTS))]
+    micros = pd.to_datetime(positive["timestamp"], utc=True).to_numpy("datetime64[us]").astype(np.int64)
     frame = pd.DataFrame(
         {
             "user": positive["user_id"].astype(str).to_numpy(),
             "item": positive["item_id"].astype(str).to_numpy(),
-            "ts": pd.to_datetime(positive["timestamp"], utc=True).to_numpy("datetime64[us]").astype(np.int64)
-            / 1e6,
+            "ts": micros / 1e6,
         }
     )
     first = frame.groupby(["user", "item"], sort=False)["ts"].min().reset_index()
