@@ -21,6 +21,7 @@ class SplitConfig(BaseModel):
 class RetrievalServingConfig(BaseModel):
     candidates_cf: int = 300
     candidates_popular: int = 200
+    candidates_item_to_item: int = 100  # co-interaction and content, each (as config/surfaces.yaml)
     eval_users: int = 2_000
     ks: tuple[int, ...] = (10, 20)
 

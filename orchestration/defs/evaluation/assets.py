@@ -7,13 +7,16 @@ import numpy as np
 import pandas as pd
 import torch
 
+from bento.sources import RetrievalSources
+from bento.surfaces import load_serving_config
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
+from orchestration.defs.candidate_generation.assets import co_interaction, content_index
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.config import RETRIEVAL
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.warehouse import read_table
-from orchestration.defs.evaluation.offline_funnel import OfflineFunnel
+from orchestration.defs.evaluation.offline_funnel import EVAL_SURFACE, OfflineFunnel
 from orchestration.defs.evaluation.protocols import evaluate_protocols
 from orchestration.defs.features.assets import load_split
 from orchestration.defs.ingestion.assets import catalogue, events, users
@@ -21,6 +24,8 @@ from orchestration.defs.ranking.assets import ranking_model
 from training.evaluation.metrics import evaluate_topk
 from training.export import load_ranker
 from training.index.faiss_index import ItemIndex
+from training.light_ranker import WEIGHTS_FILE as LIGHT_WEIGHTS
+from training.light_ranker import load_light_ranker
 from training.retrieval import RetrievalArtifacts
 
 GROUP = "evaluation"
@@ -45,7 +50,12 @@ def holdout(events: pd.DataFrame, cut: pd.Timestamp) -> tuple[dict[str, set[str]
     return seen, test
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[ranking_model], freshness_policy=DAILY_LOOP)
+@dg.asset(
+    group_name=GROUP,
+    key_prefix=GROUP,
+    deps=[ranking_model, co_interaction, content_index],
+    freshness_policy=DAILY_LOOP,
+)
 def offline_evaluation(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
     """Recall@K and NDCG@K on the label window (temporal holdout, items unseen before the cut)."""
     paths = platform.settings.paths
@@ -61,11 +71,13 @@ def offline_evaluation(context: dg.AssetExecutionContext, platform: PlatformReso
 
     item_stats = _snapshot(pd.read_parquet(paths.features / "item_stats.parquet"), split.cut, "item_id")
     in_stock = item_stats[item_stats["item_in_stock"]]
+    user_stats = _snapshot(pd.read_parquet(paths.features / "user_stats.parquet"), split.cut, "user_id")
+    activity = _snapshot(pd.read_parquet(paths.features / "user_activity.parquet"), split.cut, "user_id")
     funnel = OfflineFunnel(
         artifacts=RetrievalArtifacts.load(area.retrieval),
         index=ItemIndex.load(area.index),
         ranker=load_ranker(area.ranker),
-        user_stats=_snapshot(pd.read_parquet(paths.features / "user_stats.parquet"), split.cut, "user_id"),
+        user_stats=user_stats.join(activity, how="outer"),
         item_stats=item_stats,
         profiles=read_table(paths, "users").set_index("user_id"),
         popular=in_stock.sort_values("item_popularity", ascending=False).index.tolist(),
@@ -73,6 +85,10 @@ def offline_evaluation(context: dg.AssetExecutionContext, platform: PlatformReso
         now_ts=split.cut.timestamp(),
         n_cf=RETRIEVAL.candidates_cf,
         n_popular=RETRIEVAL.candidates_popular,
+        sources=RetrievalSources.load(area.root),
+        light=load_light_ranker(area.ranker) if (area.ranker / LIGHT_WEIGHTS).exists() else None,
+        full_rank=load_serving_config(platform.settings.surfaces_file).surface(EVAL_SURFACE).full_rank,
+        n_item_to_item=RETRIEVAL.candidates_item_to_item,
     )
     k = max(RETRIEVAL.ks)
 
