@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +49,27 @@ def predict(model: RankerModel, x: torch.Tensor, surface: torch.Tensor) -> np.nd
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 
 
+def _fit(
+    model: pl.LightningModule,
+    set_standardization: Callable[[torch.Tensor, torch.Tensor], None],
+    frame: pd.DataFrame,
+    config: RankerConfig,
+    max_steps: int,
+    progress: bool,
+) -> tuple[RankingDataModule, pl.Trainer]:
+    """Both stages: the same rows, seeded split and input standardisation; the model ends on the CPU."""
+    datamodule = RankingDataModule(frame, config)
+    datamodule.setup("fit")
+    set_standardization(*datamodule.input_stats())
+    with tempfile.TemporaryDirectory(prefix="ranker_") as tmp:
+        trainer = make_trainer(
+            max_epochs=config.max_epochs, max_steps=max_steps, progress=progress, root_dir=tmp
+        )
+        trainer.fit(model, datamodule=datamodule)
+    model.cpu().eval()
+    return datamodule, trainer
+
+
 def train_ranker(
     frame: pd.DataFrame, config: RankerConfig | None = None, progress: bool = True
 ) -> RankerArtifacts:
@@ -55,8 +77,6 @@ def train_ranker(
     config = config or RankerConfig()
     started = time.perf_counter()
     pl.seed_everything(config.seed, workers=True, verbose=False)
-    datamodule = RankingDataModule(frame, config)
-    datamodule.setup("fit")
     model = RankerModel(
         n_inputs=len(RANKER_INPUTS),
         surfaces=SURFACES,
@@ -66,13 +86,9 @@ def train_ranker(
         lr=config.lr,
         weight_decay=config.weight_decay,
     )
-    model.net.set_standardization(*datamodule.input_stats())
-    with tempfile.TemporaryDirectory(prefix="ranker_") as tmp:
-        trainer = make_trainer(
-            max_epochs=config.max_epochs, max_steps=config.max_steps, progress=progress, root_dir=tmp
-        )
-        trainer.fit(model, datamodule=datamodule)
-    model.cpu().eval()
+    datamodule, trainer = _fit(
+        model, model.net.set_standardization, frame, config, config.max_steps, progress
+    )
     # Score the holdout once more with the final weights: the last logged val_auc may predate
     # the final steps when max_steps stops training mid-epoch.
     assert datamodule.val_set is not None
@@ -107,21 +123,13 @@ def train_light_ranker(
     config = config or RankerConfig()
     started = time.perf_counter()
     pl.seed_everything(config.seed, workers=True, verbose=False)
-    datamodule = RankingDataModule(frame, config)
-    datamodule.setup("fit")
     model = LightRankerModel(
         n_inputs=len(RANKER_INPUTS),
         surfaces=SURFACES,
         lr=config.light_lr,
         weight_decay=config.light_weight_decay,
     )
-    model.set_standardization(*datamodule.input_stats())
-    with tempfile.TemporaryDirectory(prefix="light_ranker_") as tmp:
-        trainer = make_trainer(
-            max_epochs=config.max_epochs, max_steps=config.light_max_steps, progress=progress, root_dir=tmp
-        )
-        trainer.fit(model, datamodule=datamodule)
-    model.cpu().eval()
+    datamodule, _ = _fit(model, model.set_standardization, frame, config, config.light_max_steps, progress)
     assert datamodule.val_set is not None
     val = datamodule.val_set.columns
     with torch.inference_mode():
