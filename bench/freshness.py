@@ -149,7 +149,8 @@ def measure(store: Any, home: Path, events: int, warmup: int, users: int, seed: 
     ingestor = EventIngestor(log, catalogue)
     updater = load_ingestion_config().session_updater
     categories = catalogue["category"].to_dict()
-    consumer = session_consumer(log, OnlineFeatures(store), categories.__getitem__, updater.batch_size)
+    writer = OnlineFeatures(store).own_connection()  # as the service does: the updater's own store
+    consumer = session_consumer(log, writer, categories.__getitem__, updater.batch_size)
     stop = start_in_background(consumer, updater.poll_interval_s)
     refs = ["user_session:session_events"]
     rng = random.Random(seed)

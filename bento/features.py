@@ -104,6 +104,13 @@ class OnlineFeatures:
         for item in item_ids:
             self.item_cache.pop(item)
 
+    def own_connection(self) -> OnlineFeatures:
+        """The same store through a separate FeatureStore (its own online-store connection), for a
+        writer thread: Feast's SQLite store shares one connection per instance, and interleaving
+        a thread's writes with request threads' reads on it fails ("disk I/O error")."""
+        store = FeatureStore(repo_path=str(self.store.repo_path), config=self.store.config)
+        return OnlineFeatures(store, item_ttl_s=0, item_capacity=0)
+
     def push_session(self, user_id: str, state: dict[str, Any], at: datetime | None = None) -> None:
         row = {"user_id": user_id, "event_timestamp": at or datetime.now(UTC), **SESSION_DEFAULTS, **state}
         self.store.push(SESSION_PUSH_SOURCE, pd.DataFrame([row]), to=PushMode.ONLINE)

@@ -163,7 +163,7 @@ class Recommender:
         if updater.mode == "in_process":
             self.session_consumer = session_consumer(
                 self.event_log,
-                self.features,
+                self.features.own_connection(),
                 filter_store_categories(self.filters),
                 updater.batch_size,
                 on_pushed=self.funnel.forget_user,
