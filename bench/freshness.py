@@ -200,6 +200,16 @@ def measure(store: Any, home: Path, events: int, warmup: int, users: int, seed: 
     }
 
 
+def profile_stores(args: argparse.Namespace) -> Iterator[tuple[str, Path, Any]]:
+    """Each chosen profile's scratch store in its own temporary home, cleaned up after its turn."""
+    for kind in args.profiles:
+        with (
+            tempfile.TemporaryDirectory(prefix=f"reco-bench-{kind}-") as tmp,
+            scratch_store(kind, Path(tmp), args.redis_url, args.postgres) as store,
+        ):
+            yield kind, Path(tmp), store
+
+
 def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every Feast benchmark takes: which profiles, where their services are, the seed."""
     parser.add_argument("--profiles", nargs="+", choices=PROFILES, default=list(PROFILES))
@@ -224,12 +234,9 @@ def main(argv: list[str] | None = None) -> None:
         "events": args.events,
         "users": args.users,
     }
-    for kind in args.profiles:
-        with tempfile.TemporaryDirectory(prefix=f"reco-bench-{kind}-") as tmp:
-            home = Path(tmp)
-            with scratch_store(kind, home, args.redis_url, args.postgres) as store:
-                result[kind] = measure(store, home, args.events, args.warmup, args.users, args.seed)
-                result[kind]["event_log_fs"] = _fs_type(home)
+    for kind, home, store in profile_stores(args):
+        result[kind] = measure(store, home, args.events, args.warmup, args.users, args.seed)
+        result[kind]["event_log_fs"] = _fs_type(home)
     result["machine"] = machine_info()
     result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     print(json.dumps(result, indent=2))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +26,7 @@ from bench.freshness import (
     add_store_arguments,
     machine_info,
     percentiles,
-    scratch_store,
+    profile_stores,
 )
 from contracts.features import USER_ACTIVITY_FEATURES
 
@@ -224,11 +223,8 @@ def main(argv: list[str] | None = None) -> None:
         "requests": args.requests,
         "warmup_requests": args.warmup,
     }
-    for kind in args.profiles:
-        with tempfile.TemporaryDirectory(prefix=f"reco-bench-{kind}-") as tmp:
-            home = Path(tmp)
-            with scratch_store(kind, home, args.redis_url, args.postgres) as store:
-                result[kind] = measure(store, home, args)
+    for kind, home, store in profile_stores(args):
+        result[kind] = measure(store, home, args)
         p99 = result[kind]["with_item_cache"]["request_ms"]["p99"]
         frozen = result[kind]["with_item_cache_gc_frozen"]["request_ms"]["p99"]
         result[kind]["goal_p99_under_10ms_with_cache"] = bool(p99 < 10)
