@@ -156,7 +156,7 @@ class Recommender:
         self.funnel = Funnel(self.artifacts, self.features, self._score, serving, results=response_cache)
         self.event_log = EventLog(settings.paths.event_log)
         self.ingestor = EventIngestor(
-            self.event_log, self.artifacts.catalogue, on_user_events=self.funnel.forget_user
+            self.event_log, self.artifacts.catalogue, on_user_events=self.funnel.note_events
         )
         self.ingestion = load_ingestion_config()
         updater = self.ingestion.session_updater
@@ -176,7 +176,7 @@ class Recommender:
             self.ingestor.log,
             store,
             self.artifacts,
-            lambda user: response_cache.pop_where(lambda key: key[0] == user),  # type: ignore[index]
+            self.funnel.erase_user,
             settle_streaming=self._settle_session_updater,
         )
         self.privacy.resume()

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 ScoreFn = Callable[[np.ndarray, str], np.ndarray]
 L1_DEGRADED = 1  # ranked on cached/default features, or retrieval order when the ranker fails
 SESSION_QUERY_WEIGHT = 0.5
+JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S = 100_000, 60.0  # far longer than the updater's lag
 
 
 @dataclass
@@ -67,6 +68,9 @@ class Funnel:
     ):
         self.bundle, self.features, self.score, self.config = bundle, features, score, config
         self.results = results
+        # Items a user engaged with whose session push may not have landed yet (the updater is
+        # asynchronous): hidden from their next pages so a click never shows its item again.
+        self.just_engaged: TTLCache[tuple[str, ...]] = TTLCache(JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S)
 
     def recommend(self, request: RecommendRequest) -> RecommendResponse:
         started = time.perf_counter()
@@ -85,10 +89,23 @@ class Funnel:
             self.results.put(key, result)
         return self._response(result, started)
 
-    def forget_user(self, user_id: str) -> None:
-        """Drop the user's cached responses: their own new events must show on the next request."""
-        if self.results is not None:
-            self.results.pop_where(lambda key: key[0] == user_id)  # type: ignore[index]
+    def note_events(self, user_id: str, engaged: Sequence[str]) -> None:
+        """The user's new events are durable: drop their cached pages, remember what they engaged with."""
+        self.forget_user(user_id)
+        if engaged:
+            self.just_engaged.put(user_id, (*(self.just_engaged.get(user_id) or ()), *engaged))
+
+    def forget_user(self, user_id: str) -> int:
+        """Drop the user's cached responses (their own new events must show on the next request);
+        returns how many were dropped."""
+        if self.results is None:
+            return 0
+        return self.results.pop_where(lambda key: key[0] == user_id)  # type: ignore[index]
+
+    def erase_user(self, user_id: str) -> int:
+        """Everything the funnel holds about a forgotten user: cached pages and recent engagements."""
+        self.just_engaged.pop(user_id)
+        return self.forget_user(user_id)
 
     def related(self, request: RelatedRequest) -> RecommendResponse:
         started = time.perf_counter()
@@ -116,7 +133,10 @@ class Funnel:
         user, degraded = self.features.user_or_defaults(request.user_id)  # store down: defaults
         session_items = list(user.get("session_item_ids") or [])
         excluded = (
-            set(session_items) | self.bundle.history.get(request.user_id, set()) | self.bundle.unavailable()
+            set(session_items)
+            | set(self.just_engaged.get(request.user_id) or ())
+            | self.bundle.history.get(request.user_id, set())
+            | self.bundle.unavailable()
         )
         query = self._query(request.user_id, session_items)
         counts = self._source_counts(request.user_id, user, surface.candidates.model_dump())

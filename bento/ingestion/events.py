@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from bento.errors import UnknownItemError
 from bento.ingestion.log_backend import EventLogBackend
 from contracts.api import BatchAck, BatchEventResult, EventAck, EventIn
-from contracts.schemas import NO_POSITION, UNKNOWN
+from contracts.schemas import NO_POSITION, POSITIVE_EVENT_WEIGHTS, UNKNOWN
 
 
 def to_record(event: EventIn, received_at: datetime) -> dict:
@@ -50,10 +50,12 @@ class EventIngestor:
         self,
         event_log: EventLogBackend,
         catalogue: pd.DataFrame,
-        on_user_events: Callable[[str], None] | None = None,
+        on_user_events: Callable[[str, list[str]], None] | None = None,
     ) -> None:
         self.log, self.catalogue = event_log, catalogue
-        self.on_user_events = on_user_events  # e.g. drop the user's cached responses
+        # Told (user, items they engaged with) once events are durable: the funnel drops the user's
+        # cached responses and hides those items until the session updater has pushed them.
+        self.on_user_events = on_user_events
 
     def ingest(self, event: EventIn) -> EventAck:
         if event.item_id not in self.catalogue.index:
@@ -61,7 +63,7 @@ class EventIngestor:
         record = to_record(event, datetime.now(UTC))
         result = self.log.append(record)  # returns only once fsync'd: the acknowledgement is durable
         if not result.duplicate:
-            self._changed(event.user_id)
+            self._changed(event.user_id, [event])
         return EventAck(
             event_id=record["event_id"], accepted=True, duplicate=result.duplicate, log_offset=result.offset
         )
@@ -83,14 +85,14 @@ class EventIngestor:
                 continue
             valid.append((index, event, to_record(event, received_at)))
         appended = self.log.append_many([record for _, _, record in valid])
-        changed: dict[str, None] = {}
+        changed: dict[str, list[EventIn]] = {}
         for (index, event, record), result in zip(valid, appended, strict=True):
             status = "duplicate" if result.duplicate else "accepted"
             results[index] = BatchEventResult(index=index, event_id=record["event_id"], status=status)
             if not result.duplicate:
-                changed[event.user_id] = None
-        for user_id in changed:
-            self._changed(user_id)
+                changed.setdefault(event.user_id, []).append(event)
+        for user_id, events in changed.items():
+            self._changed(user_id, events)
         ordered = [results[i] for i in sorted(results)]
         return BatchAck(
             accepted=sum(r.status == "accepted" for r in ordered),
@@ -99,9 +101,10 @@ class EventIngestor:
             results=ordered,
         )
 
-    def _changed(self, user_id: str) -> None:
+    def _changed(self, user_id: str, events: list[EventIn]) -> None:
         if self.on_user_events is not None:
-            self.on_user_events(user_id)
+            engaged = [e.item_id for e in events if e.event_type in POSITIVE_EVENT_WEIGHTS]
+            self.on_user_events(user_id, engaged)
 
 
 def _rejected(index: int, event_id: str | None, reason: str) -> BatchEventResult:

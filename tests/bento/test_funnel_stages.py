@@ -39,3 +39,19 @@ def test_the_light_stage_passes_only_full_rank_candidates_to_the_ranker(tiny_pla
     assert seen == [keep] and meta.candidates_scored == keep
     scores = [item.score for item in reply.items]
     assert all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_an_engaged_item_is_hidden_before_its_session_push_lands(tiny_platform) -> None:
+    settings = load_settings()
+    bundle = ServingBundle.load(settings.paths.artifacts / "staging")
+    ranker = load_ranker(Path(bundle.root) / "ranker")
+    config = load_serving_config(settings.surfaces_file)
+    funnel = Funnel(bundle, OnlineFeatures(open_store(settings)), ranker.score, config)
+    user = sorted(bundle.history)[1]
+    first = funnel.recommend(RecommendRequest(user_id=user, page_size=10))
+    clicked = first.items[0].item_id
+    funnel.note_events(user, [clicked])  # acknowledged; the session updater has not pushed yet
+    after = funnel.recommend(RecommendRequest(user_id=user, page_size=10))
+    assert clicked not in [item.item_id for item in after.items] and len(after.items) == 10
+    funnel.erase_user(user)
+    assert funnel.just_engaged.get(user) is None, "a forgotten user's recent engagements go too"
