@@ -23,7 +23,7 @@ from bento.funnel.candidates import affinity, merge_sources
 from bento.funnel.cold_start import cold_start_counts, personal_share
 from bento.funnel.fallback import L0_FULL_RANKING, fallback_items
 from bento.funnel.rerank import REASONS, diversify
-from bento.funnel.retrieval import RetrievalContext, gather_sources, recent_items, related_sources
+from bento.funnel.retrieval import RetrievalContext, gather_sources, related_sources
 from bento.surfaces import ServingConfig
 from contracts.api import (
     RecommendedItem,
@@ -33,7 +33,7 @@ from contracts.api import (
     ResponseMetadata,
 )
 from contracts.features import ranker_inputs
-from training.candidates.cross_scores import source_scores
+from training.candidates.cross_scores import recent_items, source_scores
 from training.light_ranker import keep_top
 
 log = logging.getLogger(__name__)

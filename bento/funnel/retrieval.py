@@ -14,9 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from bento.bundle import ServingBundle
-from training.candidates.cross_scores import recent_items
-
-__all__ = ["RetrievalContext", "gather_sources", "recent_items", "related_sources"]
 
 
 @dataclass(frozen=True)

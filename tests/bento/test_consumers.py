@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from log_records import log_record as event
 
 from bento.ingestion.consumers import (
     Batch,
@@ -21,16 +22,6 @@ from bento.ingestion.consumers import (
 )
 from bento.ingestion.event_log import EventLog, EventLogReader
 from bento.ingestion.log_backend import EventLogBackend
-
-
-def event(n: int) -> dict[str, Any]:
-    return {
-        "event_id": f"e{n}",
-        "user_id": f"u{n % 3}",
-        "item_id": f"i{n}",
-        "event_type": "click",
-        "timestamp": f"2026-01-01T00:00:00.{n:06d}+00:00",
-    }
 
 
 class Recorder:

@@ -14,21 +14,12 @@ import pytest
 
 redis = pytest.importorskip("redis")
 
+from log_records import log_record as event  # noqa: E402
+
 from bento.ingestion.log_backend import open_event_log, open_event_source  # noqa: E402
 from bento.ingestion.redis_log import RedisEventLog  # noqa: E402
 
 URL = "redis://127.0.0.1:6379/0"
-
-
-def event(n: int, **overrides: object) -> dict[str, Any]:
-    base = {
-        "event_id": f"e{n}",
-        "user_id": f"u{n % 3}",
-        "item_id": f"i{n}",
-        "event_type": "click",
-        "timestamp": f"2026-01-01T00:00:00.{n:06d}+00:00",
-    }
-    return {**base, **overrides}
 
 
 @pytest.fixture

@@ -11,21 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from log_records import log_record as event
 
 from bento.ingestion.consumers import Consumer, offsets_for
 from bento.ingestion.redis_log import RedisEventLog
 
 URL = os.environ.get("RECO_TEST_REDIS_LOG", "redis://127.0.0.1:6379/0")
-
-
-def event(n: int) -> dict:
-    return {
-        "event_id": f"e{n}",
-        "user_id": f"u{n % 3}",
-        "item_id": f"i{n}",
-        "event_type": "click",
-        "timestamp": f"2026-01-01T00:00:00.{n:06d}+00:00",
-    }
 
 
 @pytest.fixture

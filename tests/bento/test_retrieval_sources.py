@@ -11,12 +11,13 @@ import pytest
 from bento.bundle import ServingBundle
 from bento.features import OnlineFeatures
 from bento.funnel.pipeline import Funnel
-from bento.funnel.retrieval import RetrievalContext, gather_sources, recent_items
+from bento.funnel.retrieval import RetrievalContext, gather_sources
 from bento.live_index import LiveIndexWatcher
 from bento.surfaces import load_serving_config
 from contracts.api import RecommendRequest, RelatedRequest
 from contracts.settings import load_settings
 from feature_repo.store import open_store
+from training.candidates.cross_scores import recent_items
 from training.export import load_ranker
 from training.index.faiss_index import ItemIndex
 from training.index.publish import publish
