@@ -64,6 +64,27 @@ def test_every_stage_materialized_and_bento_built(tiny_platform) -> None:
     assert all("ndcg@10" in metrics for metrics in report["models"].values())
 
 
+def test_ranker_trains_on_replayed_pools_and_never_on_evaluated_users(tiny_platform) -> None:
+    from orchestration.defs.common.split import evaluation_users
+    from orchestration.defs.ranking.assets import TRAINING_SET_FILE
+
+    _, result = tiny_platform
+    [training] = [
+        e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "training_set"
+    ]
+    metadata = training.materialization.metadata
+    assert metadata["replay_rows"].value > 0, "the ranker must see the candidate pools it will order"
+    assert 0 < metadata["replay_positive_rate"].value < 0.5
+    assert metadata["replay_rows"].value == metadata["replay_rows_requested"].value, (
+        "the Feast join lost rows"
+    )
+    frame = pd.read_parquet(load_settings().paths.features / TRAINING_SET_FILE)
+    assert not evaluation_users(frame["user_id"].unique()), "held-out users leaked into ranker training"
+    assert metadata["held_out_users"].value > 0
+    report = json.loads((load_settings().paths.artifacts / "staging" / "evaluation.json").read_text())
+    assert 0 < report["users"] <= metadata["held_out_users"].value
+
+
 def test_recommendations_are_personal_filtered_and_complete(service_url: str) -> None:
     user, seen = history_user()
     body = recommend(service_url, user, size=10)

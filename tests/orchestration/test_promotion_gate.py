@@ -92,6 +92,12 @@ def _copy_platform(tiny_platform, home: Path) -> PlatformResource:
     for name in ("time_split.json", TRAINING_SET_FILE):
         shutil.copy2(source / "features" / name, home / "features" / name)
     shutil.copytree(source / "registry", home / "registry", ignore=shutil.ignore_patterns("gates"))
+    # The gate's arithmetic needs non-zero figures; the tiny world's handful of held-out users can
+    # leave the trained funnel's at 0, so its two-tower row stands in for them.
+    report_file = home / "artifacts" / "staging" / "evaluation.json"
+    report = json.loads(report_file.read_text())
+    report["models"]["ours"] = dict(report["models"]["two_tower"])
+    report_file.write_text(json.dumps(report))
     return PlatformResource(home=str(home), source_kind="demo", world_size="tiny", seed=7, progress=False)
 
 

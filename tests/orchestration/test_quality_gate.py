@@ -145,6 +145,7 @@ def test_bad_training_set_blocks_the_ranker(tmp_path: Path) -> None:
     frame["surface"] = "home_feed"
     frame["user_id"] = [f"u{i % 40}" for i in range(n)]
     frame["item_id"] = [f"i{i % 90}" for i in range(n)]
+    frame["origin"] = "impression"
     frame.loc[[5, 9], "price_fit"] = np.nan
 
     @dg.asset(key=training_set.key)

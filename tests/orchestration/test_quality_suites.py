@@ -71,7 +71,8 @@ def training(world: WorldTables) -> pd.DataFrame:
     joined["retrieval_score"] = 0.0
     joined["now_ts"] = joined["timestamp"].map(pd.Timestamp.timestamp)
     matrix = pd.DataFrame(ranker_inputs(joined), columns=list(RANKER_INPUTS))
-    return pd.concat([matrix, joined[["label", "surface", "user_id", "item_id"]]], axis=1)
+    frame = pd.concat([matrix, joined[["label", "surface", "user_id", "item_id"]]], axis=1)
+    return frame.assign(origin="impression")
 
 
 def _events(world: WorldTables, frame: pd.DataFrame | None = None) -> SuiteOutcome:

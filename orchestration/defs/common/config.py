@@ -16,6 +16,8 @@ class SplitConfig(BaseModel):
     label_window_fraction: float = 0.12
     min_label_window: timedelta = timedelta(hours=12)
     max_label_window: timedelta = timedelta(days=14)
+    # Share of label-window users held out of ranker training for the offline replay.
+    evaluation_user_share: float = 0.25
 
 
 class RetrievalServingConfig(BaseModel):
@@ -24,6 +26,21 @@ class RetrievalServingConfig(BaseModel):
     candidates_item_to_item: int = 100  # co-interaction and content, each (as config/surfaces.yaml)
     eval_users: int = 2_000
     ks: tuple[int, ...] = (10, 20)
+
+
+class RankerPoolConfig(BaseModel):
+    """Replay rows for the ranker (``ranking.pool``): the funnel's candidates at the cut, labelled by
+    whether the user engaged with them in the label window.
+
+    Logged slates alone teach which of the *shown* items got clicked; serving asks the ranker to
+    order ~1,000 retrieved items, most of which were never shown. Hard negatives are the
+    best-retrieved candidates the user did not engage with (what the full ranker must beat);
+    random ones cover the rest of the pool (what the light stage must cut).
+    """
+
+    max_users: int = 3_000
+    hard_negatives: int = 40
+    random_negatives: int = 40
 
 
 class FallbackConfig(BaseModel):
@@ -42,5 +59,6 @@ class FreshnessConfig(BaseModel):
 
 SPLIT = SplitConfig()
 RETRIEVAL = RetrievalServingConfig()
+RANKER_POOL = RankerPoolConfig()
 FALLBACKS = FallbackConfig()
 FRESHNESS = FreshnessConfig()

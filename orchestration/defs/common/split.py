@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,3 +36,13 @@ def time_split(timestamps: pd.Series, config: SplitConfig = SPLIT) -> TimeSplit:
     window = (end - start) * config.label_window_fraction
     window = min(max(window, pd.Timedelta(config.min_label_window)), pd.Timedelta(config.max_label_window))
     return TimeSplit(start=start, cut=end - window, end=end)
+
+
+def evaluation_users(users: Iterable[str], config: SplitConfig = SPLIT) -> set[str]:
+    """The users kept out of ranker training so the label-window replay scores unseen people.
+
+    A stable hash of the id, not a random draw: the same users are held out in every run and in
+    both assets (training set and offline evaluation) without passing a list between them.
+    """
+    bound = config.evaluation_user_share * 2**32
+    return {u for u in users if zlib.crc32(str(u).encode()) < bound}

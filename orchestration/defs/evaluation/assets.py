@@ -4,92 +4,48 @@ import json
 
 import dagster as dg
 import numpy as np
-import pandas as pd
 import torch
 
-from bento.sources import RetrievalSources
-from bento.surfaces import load_serving_config
-from contracts.schemas import POSITIVE_EVENT_WEIGHTS
-from orchestration.defs.candidate_generation.assets import co_interaction, content_index
+from orchestration.defs.candidate_generation.assets import co_interaction, content_index, item_index
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.config import RETRIEVAL
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
+from orchestration.defs.common.split import evaluation_users
 from orchestration.defs.common.warehouse import read_table
-from orchestration.defs.evaluation.offline_funnel import EVAL_SURFACE, OfflineFunnel
 from orchestration.defs.evaluation.protocols import evaluate_protocols
 from orchestration.defs.features.assets import load_split
 from orchestration.defs.ingestion.assets import catalogue, events, users
 from orchestration.defs.ranking.assets import ranking_model
+from orchestration.defs.ranking.replay import label_window_positives, load_replay
 from training.evaluation.metrics import evaluate_topk
-from training.export import load_ranker
-from training.index.faiss_index import ItemIndex
-from training.light_ranker import WEIGHTS_FILE as LIGHT_WEIGHTS
-from training.light_ranker import load_light_ranker
-from training.retrieval import RetrievalArtifacts
 
 GROUP = "evaluation"
-
-
-def _snapshot(frame: pd.DataFrame, at: pd.Timestamp, key: str) -> pd.DataFrame:
-    stamps = pd.to_datetime(frame["event_timestamp"], utc=True)
-    return frame[stamps == at].drop(columns="event_timestamp").set_index(key)
-
-
-def holdout(events: pd.DataFrame, cut: pd.Timestamp) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    """Positives before the cut (seen) and new positives after it (the test set)."""
-    positive = events[events["event_type"].isin(list(POSITIVE_EVENT_WEIGHTS))]
-    before = positive[positive["timestamp"] < cut]
-    after = positive[positive["timestamp"] >= cut]
-    seen = before.groupby("user_id")["item_id"].agg(set).to_dict()
-    test: dict[str, set[str]] = {}
-    for user, items in after.groupby("user_id")["item_id"].agg(set).items():
-        fresh = items - seen.get(user, set())
-        if fresh:
-            test[user] = fresh
-    return seen, test
 
 
 @dg.asset(
     group_name=GROUP,
     key_prefix=GROUP,
-    deps=[ranking_model, co_interaction, content_index],
+    deps=[ranking_model, item_index, co_interaction, content_index],
     freshness_policy=DAILY_LOOP,
 )
 def offline_evaluation(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-    """Recall@K and NDCG@K on the label window (temporal holdout, items unseen before the cut)."""
+    """Recall@K and NDCG@K on the label window (temporal holdout, items unseen before the cut),
+    over the held-out evaluation users only."""
     paths = platform.settings.paths
     area = staging(paths)
     split = load_split(platform)
     events = read_table(paths, "events")
-    seen, test = holdout(events, split.cut)
+    seen, fresh = label_window_positives(events, split.cut)
+    # Only users the ranker never trained on: its rows come from the same label window.
+    test = {u: items for u, items in fresh.items() if u in evaluation_users(fresh)}
     rng = np.random.default_rng(platform.seed)
     users = sorted(test)
     if len(users) > RETRIEVAL.eval_users:
         users = sorted(rng.choice(users, size=RETRIEVAL.eval_users, replace=False).tolist())
     test = {u: test[u] for u in users}
 
-    item_stats = _snapshot(pd.read_parquet(paths.features / "item_stats.parquet"), split.cut, "item_id")
-    in_stock = item_stats[item_stats["item_in_stock"]]
-    user_stats = _snapshot(pd.read_parquet(paths.features / "user_stats.parquet"), split.cut, "user_id")
-    activity = _snapshot(pd.read_parquet(paths.features / "user_activity.parquet"), split.cut, "user_id")
-    funnel = OfflineFunnel(
-        artifacts=RetrievalArtifacts.load(area.retrieval),
-        index=ItemIndex.load(area.index),
-        ranker=load_ranker(area.ranker),
-        user_stats=user_stats.join(activity, how="outer"),
-        item_stats=item_stats,
-        profiles=read_table(paths, "users").set_index("user_id"),
-        popular=in_stock.sort_values("item_popularity", ascending=False).index.tolist(),
-        seen=seen,
-        now_ts=split.cut.timestamp(),
-        n_cf=RETRIEVAL.candidates_cf,
-        n_popular=RETRIEVAL.candidates_popular,
-        sources=RetrievalSources.load(area.root),
-        light=load_light_ranker(area.ranker) if (area.ranker / LIGHT_WEIGHTS).exists() else None,
-        full_rank=load_serving_config(platform.settings.surfaces_file).surface(EVAL_SURFACE).full_rank,
-        n_item_to_item=RETRIEVAL.candidates_item_to_item,
-    )
+    funnel = load_replay(platform.settings, split.cut, seen, with_ranker=True)
     k = max(RETRIEVAL.ks)
 
     def popularity(batch: list[str], n: int) -> list[list[str]]:

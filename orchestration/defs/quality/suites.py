@@ -68,10 +68,12 @@ UNIT_INPUTS = (
     "session_category_share",
     *(f"device_{d}" for d in DEVICES),
 )
-TRAINING_EXTRA = ("label", "surface", "user_id", "item_id")
+TRAINING_EXTRA = ("label", "surface", "user_id", "item_id", "origin")
+TRAINING_ORIGINS = ("impression", "replay")  # a logged slate row, or a replayed candidate pool row
 TRAINING_SCHEMA = pa.schema(
     [(c, pa.float32()) for c in RANKER_INPUTS]
     + [("label", pa.int64()), ("surface", pa.string()), ("user_id", pa.string()), ("item_id", pa.string())]
+    + [("origin", pa.string())]
 )
 
 
@@ -161,6 +163,7 @@ def training_set_expectations(config: QualityConfig = QUALITY) -> list[gxe.Expec
         *between(UNIT_INPUTS, 0, 1, mostly=m, why="shares, indicators and one-hots lie in [0, 1]"),
         gxe.ExpectColumnValuesToBeInSet(column="label", value_set=[0, 1], mostly=m),
         gxe.ExpectColumnValuesToBeInSet(column="surface", value_set=list(SURFACES), mostly=m),
+        gxe.ExpectColumnValuesToBeInSet(column="origin", value_set=list(TRAINING_ORIGINS)),
         gxe.ExpectColumnMeanToBeBetween(
             column="label",
             min_value=config.positive_rate_min,

@@ -19,14 +19,24 @@ from orchestration.defs.candidate_generation.assets import (
     candidates_dir,
     co_interaction,
     content_index,
+    item_index,
     retrieval_model,
 )
 from orchestration.defs.common.artifacts import staging
+from orchestration.defs.common.config import RANKER_POOL
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
+from orchestration.defs.common.split import evaluation_users
 from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.features.assets import load_split, online_features
-from orchestration.defs.ranking.labels import label_rows, session_features_before, with_session_columns
+from orchestration.defs.ranking.labels import (
+    distinct_row_times,
+    label_rows,
+    session_features_before,
+    with_session_columns,
+)
+from orchestration.defs.ranking.pool import POOL_SESSION_PREFIX, pool_rows
+from orchestration.defs.ranking.replay import label_window_positives, load_replay
 from training.candidates.co_interaction import NEIGHBOURS_FILE, CoInteractionNeighbours
 from training.candidates.content import ContentIndex
 from training.candidates.cross_scores import row_source_scores
@@ -70,22 +80,34 @@ def item_to_item_scores(rows: pd.DataFrame, paths: PlatformPaths) -> dict[str, n
 @dg.asset(
     group_name=GROUP,
     key_prefix=GROUP,
-    deps=[online_features, retrieval_model, co_interaction, content_index],
+    deps=[online_features, retrieval_model, item_index, co_interaction, content_index],
     freshness_policy=DAILY_LOOP,
 )
 def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-    """Label-window rows joined to batch features as of each row's time (Feast historical retrieval)."""
+    """Label-window rows joined to batch features as of each row's time (Feast historical retrieval).
+
+    Two kinds of rows: logged impressions (clicked or not) and replay rows (``ranking.pool``), the
+    funnel's candidates at the cut labelled by later engagement. The offline evaluation's held-out
+    users contribute neither.
+    """
     paths = platform.settings.paths
     split = load_split(platform)
     events = read_table(paths, "events")
     items = read_table(paths, "items")
     window = events[events["timestamp"] >= split.cut]
+    held_out = evaluation_users(window["user_id"].unique())
+    window = window[~window["user_id"].isin(held_out)]
     rows = label_rows(window, items, MAX_TRAINING_ROWS, seed=platform.seed)
+    replay_rows = _replay_rows(platform, events, split.cut, held_out)
+    rows = pd.concat([rows, replay_rows], ignore_index=True).sort_values("timestamp", kind="stable")
+    rows = rows.reset_index(drop=True)
     categories = items.set_index("item_id")["category"]
     session = session_features_before(window, rows, categories)
     rows = with_session_columns(rows, session)
 
-    entity_df = rows.rename(columns={"timestamp": "event_timestamp"})
+    entity_df = rows.assign(timestamp=distinct_row_times(rows["timestamp"])).rename(
+        columns={"timestamp": "event_timestamp"}
+    )
     refs = [
         *(f"{USER_STATS_VIEW}:{f}" for f in USER_STATS_FEATURES),
         *(f"{USER_ACTIVITY_VIEW}:{f}" for f in USER_ACTIVITY_FEATURES),
@@ -93,14 +115,19 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
     ]
     store = platform.feature_store()
     joined = store.get_historical_features(entity_df=entity_df, features=refs).to_df()
+    # Rows older than every feature snapshot are dropped by the file store (see the xfail in
+    # tests/feature_repo/test_profiles.py); anything more means a join bug.
+    lost = len(entity_df) - len(joined)
     joined["retrieval_score"] = retrieval_scores(
         RetrievalArtifacts.load(staging(paths).retrieval), joined["user_id"], joined["item_id"]
     )
     joined = joined.assign(**item_to_item_scores(joined, paths))
     joined["now_ts"] = pd.to_datetime(joined["event_timestamp"], utc=True).map(pd.Timestamp.timestamp)
     matrix = pd.DataFrame(ranker_inputs(joined), columns=list(RANKER_INPUTS))
+    replayed = joined["session_id"].astype(str).str.startswith(POOL_SESSION_PREFIX).to_numpy()
+    joined["origin"] = np.where(replayed, "replay", "impression")
     frame = pd.concat(
-        [matrix, joined[["label", "surface", "user_id", "item_id"]].reset_index(drop=True)], axis=1
+        [matrix, joined[["label", "surface", "user_id", "item_id", "origin"]].reset_index(drop=True)], axis=1
     )
     frame.to_parquet(paths.features / TRAINING_SET_FILE, index=False)
     missing_user = float(joined["user_clicks_30d"].isna().mean())
@@ -110,10 +137,28 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
             "rows": len(frame),
             "positive_rate": float(frame["label"].mean()),
             "rows_without_user_history": missing_user,
+            "rows_lost_in_join": lost,
+            "replay_rows": int(replayed.sum()),
+            "replay_rows_requested": len(replay_rows),
+            "replay_positive_rate": float(frame["label"][replayed].mean()) if replayed.any() else 0.0,
+            "held_out_users": len(held_out),
             "label_window_start": str(split.cut),
             "by_surface": dg.MetadataValue.json(frame["surface"].value_counts().to_dict()),
         }
     )
+
+
+def _replay_rows(
+    platform: PlatformResource, events: pd.DataFrame, cut: pd.Timestamp, held_out: set[str]
+) -> pd.DataFrame:
+    seen, fresh = label_window_positives(events, cut)
+    users = sorted(set(fresh) - held_out)
+    rng = np.random.default_rng(platform.seed)
+    if len(users) > RANKER_POOL.max_users:
+        users = sorted(rng.choice(users, size=RANKER_POOL.max_users, replace=False).tolist())
+    replay = load_replay(platform.settings, cut, seen, with_ranker=False)
+    devices = replay.profiles["device"] if "device" in replay.profiles else pd.Series(dtype=str)
+    return pool_rows(replay.scored_candidates, devices, fresh, users, cut, RANKER_POOL, seed=platform.seed)
 
 
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[training_set], freshness_policy=DAILY_LOOP)

@@ -82,3 +82,15 @@ def with_session_columns(rows: pd.DataFrame, session: pd.DataFrame) -> pd.DataFr
         values = session[name].tolist() if name in session else [None] * len(rows)
         rows[name] = [default if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
     return rows
+
+
+def distinct_row_times(timestamps: pd.Series) -> pd.Series:
+    """Timestamps nudged by whole microseconds so that no two rows share one.
+
+    Feast's file offline store silently collapses entity rows that share a join key and an event
+    timestamp (feast-dev/feast#6787, open for 0.67), and replay rows all sit at the cut: without
+    this, each user (and each item) would keep one of its hundreds of rows. The k-th row at a
+    given instant moves k microseconds later, far below the spacing of feature snapshots.
+    """
+    nudge = timestamps.groupby(timestamps).cumcount().to_numpy()
+    return timestamps + pd.to_timedelta(nudge, unit="us")

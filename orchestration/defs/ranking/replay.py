@@ -2,9 +2,11 @@
 
 It uses the same pieces as the service (the bundle's retrieval sources, candidate merge, the
 item-to-item cross scores, ``ranker_inputs``, the light first stage and the full ranker), so the
-offline numbers describe what users would get, not a separate evaluation-only model. What it
-leaves out: the live session (there is none at the cut), trending and editorial lists (computed
-as of the end, they would leak the label window) and the re-ranking rules.
+offline numbers describe what users would get, not a separate evaluation-only model. The ranker's
+training set uses its retrieval half too (``ranking.pool``): the ranker learns to order the very
+candidate lists it will be given. What it leaves out: the live session (there is none at the cut),
+trending and editorial lists (computed as of the end, they would leak the label window) and the
+re-ranking rules.
 """
 
 from __future__ import annotations
@@ -16,11 +18,18 @@ import pandas as pd
 
 from bento.funnel.candidates import affinity, merge_sources
 from bento.sources import RetrievalSources
+from bento.surfaces import load_serving_config
 from contracts.features import SESSION_DEFAULTS, ranker_inputs
+from contracts.schemas import POSITIVE_EVENT_WEIGHTS
+from contracts.settings import PlatformSettings
+from orchestration.defs.common.artifacts import staging
+from orchestration.defs.common.config import RETRIEVAL
+from orchestration.defs.common.warehouse import read_table
 from training.candidates.cross_scores import recent_items, source_scores
-from training.export import LoadedRanker
+from training.export import LoadedRanker, load_ranker
 from training.index.faiss_index import ItemIndex
-from training.light_ranker import LightRanker, keep_top
+from training.light_ranker import WEIGHTS_FILE as LIGHT_WEIGHTS
+from training.light_ranker import LightRanker, keep_top, load_light_ranker
 from training.retrieval import RetrievalArtifacts
 
 EVAL_SURFACE = "home_feed"
@@ -31,7 +40,7 @@ DEFAULT_HOUR = 12
 class OfflineFunnel:
     artifacts: RetrievalArtifacts
     index: ItemIndex
-    ranker: LoadedRanker
+    ranker: LoadedRanker | None  # None: retrieval only (building the ranker's own training rows)
     user_stats: pd.DataFrame  # indexed by user_id, snapshot at the cut
     item_stats: pd.DataFrame  # indexed by item_id, snapshot at the cut
     profiles: pd.DataFrame  # indexed by user_id
@@ -65,12 +74,13 @@ class OfflineFunnel:
         if seeds and self.sources.content is not None:
             sources["content"] = self.sources.content.similar(seeds, self.n_item_to_item, seen)
         sources["popular"] = self.popular[: self.n_popular + len(seen)]
-        return merge_sources(sources, excluded=seen)
+        merged = merge_sources(sources, excluded=seen)
+        # The sources were built from today's catalogue; at the cut only older items existed.
+        return merged[merged["item_id"].isin(self.item_stats.index)].reset_index(drop=True)
 
-    def rank(self, user: str, k: int, use_ranker: bool = True) -> list[str]:
+    def scored_candidates(self, user: str) -> pd.DataFrame:
+        """The merged candidates with their two-tower ``retrieval_score`` (0 without embeddings)."""
         cands = self.candidates(user)
-        if cands.empty:
-            return []
         positions = self._item_pos.reindex(cands["item_id"]).to_numpy()
         known = ~np.isnan(positions)
         vectors = np.zeros((len(cands), self.artifacts.item_embeddings.shape[1]), np.float32)
@@ -78,7 +88,13 @@ class OfflineFunnel:
         pos = self._user_pos.get(user)
         query = self.artifacts.user_embeddings[pos] if pos is not None else None
         cands["retrieval_score"] = affinity(query, vectors, known)
-        if not use_ranker:
+        return cands
+
+    def rank(self, user: str, k: int, use_ranker: bool = True) -> list[str]:
+        cands = self.scored_candidates(user)
+        if cands.empty:
+            return []
+        if not use_ranker or self.ranker is None:
             return cands.sort_values("retrieval_score", ascending=False)["item_id"].head(k).tolist()
         inputs = ranker_inputs(self.raw_features(user, cands))
         ids = cands["item_id"].to_numpy()
@@ -107,3 +123,54 @@ class OfflineFunnel:
         raw["hour_of_day"] = DEFAULT_HOUR
         raw["device"] = self.profiles["device"].get(user, "") if user in self.profiles.index else ""
         return raw
+
+
+def label_window_positives(
+    events: pd.DataFrame, cut: pd.Timestamp
+) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Positives before the cut (seen) and new positives after it (what the funnel should find)."""
+    positive = events[events["event_type"].isin(list(POSITIVE_EVENT_WEIGHTS))]
+    before = positive[positive["timestamp"] < cut]
+    after = positive[positive["timestamp"] >= cut]
+    seen = before.groupby("user_id")["item_id"].agg(set).to_dict()
+    fresh: dict[str, set[str]] = {}
+    for user, items in after.groupby("user_id")["item_id"].agg(set).items():
+        new = items - seen.get(user, set())
+        if new:
+            fresh[user] = new
+    return seen, fresh
+
+
+def _snapshot(frame: pd.DataFrame, at: pd.Timestamp, key: str) -> pd.DataFrame:
+    stamps = pd.to_datetime(frame["event_timestamp"], utc=True)
+    return frame[stamps == at].drop(columns="event_timestamp").set_index(key)
+
+
+def load_replay(
+    settings: PlatformSettings, cut: pd.Timestamp, seen: dict[str, set[str]], with_ranker: bool
+) -> OfflineFunnel:
+    """The staged bundle's funnel as of ``cut``; without the rankers when they are not trained yet."""
+    paths = settings.paths
+    area = staging(paths)
+    item_stats = _snapshot(pd.read_parquet(paths.features / "item_stats.parquet"), cut, "item_id")
+    in_stock = item_stats[item_stats["item_in_stock"]]
+    user_stats = _snapshot(pd.read_parquet(paths.features / "user_stats.parquet"), cut, "user_id")
+    activity = _snapshot(pd.read_parquet(paths.features / "user_activity.parquet"), cut, "user_id")
+    light = with_ranker and (area.ranker / LIGHT_WEIGHTS).exists()
+    return OfflineFunnel(
+        artifacts=RetrievalArtifacts.load(area.retrieval),
+        index=ItemIndex.load(area.index),
+        ranker=load_ranker(area.ranker) if with_ranker else None,
+        user_stats=user_stats.join(activity, how="outer"),
+        item_stats=item_stats,
+        profiles=read_table(paths, "users").set_index("user_id"),
+        popular=in_stock.sort_values("item_popularity", ascending=False).index.tolist(),
+        seen=seen,
+        now_ts=cut.timestamp(),
+        n_cf=RETRIEVAL.candidates_cf,
+        n_popular=RETRIEVAL.candidates_popular,
+        sources=RetrievalSources.load(area.root),
+        light=load_light_ranker(area.ranker) if light else None,
+        full_rank=load_serving_config(settings.surfaces_file).surface(EVAL_SURFACE).full_rank,
+        n_item_to_item=RETRIEVAL.candidates_item_to_item,
+    )
