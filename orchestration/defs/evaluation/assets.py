@@ -3,22 +3,23 @@
 import json
 
 import dagster as dg
-import numpy as np
-import torch
 
 from orchestration.defs.candidate_generation.assets import co_interaction, content_index, item_index
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.config import RETRIEVAL
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
-from orchestration.defs.common.split import evaluation_users
 from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.evaluation.protocols import evaluate_protocols
 from orchestration.defs.features.assets import load_split
 from orchestration.defs.ingestion.assets import catalogue, events, users
 from orchestration.defs.ranking.assets import ranking_model
-from orchestration.defs.ranking.replay import label_window_positives, load_replay
-from training.evaluation.metrics import evaluate_topk
+from orchestration.defs.ranking.replay import (
+    evaluate_replay,
+    evaluation_sample,
+    label_window_positives,
+    load_replay,
+)
 
 GROUP = "evaluation"
 
@@ -37,36 +38,10 @@ def offline_evaluation(context: dg.AssetExecutionContext, platform: PlatformReso
     split = load_split(platform)
     events = read_table(paths, "events")
     seen, fresh = label_window_positives(events, split.cut)
-    # Only users the ranker never trained on: its rows come from the same label window.
-    test = {u: items for u, items in fresh.items() if u in evaluation_users(fresh)}
-    rng = np.random.default_rng(platform.seed)
-    users = sorted(test)
-    if len(users) > RETRIEVAL.eval_users:
-        users = sorted(rng.choice(users, size=RETRIEVAL.eval_users, replace=False).tolist())
-    test = {u: test[u] for u in users}
-
+    test = evaluation_sample(fresh, RETRIEVAL.eval_users, platform.seed)
     funnel = load_replay(platform.settings, split.cut, seen, with_ranker=True)
+    results = evaluate_replay(funnel, test)
     k = max(RETRIEVAL.ks)
-
-    def popularity(batch: list[str], n: int) -> list[list[str]]:
-        return [
-            [i for i in funnel.popular[: n + len(seen.get(u, ()))] if i not in seen.get(u, ())][:n]
-            for u in batch
-        ]
-
-    def retrieval_only(batch: list[str], n: int) -> list[list[str]]:
-        return [funnel.rank(u, n, use_ranker=False) for u in batch]
-
-    def full_funnel(batch: list[str], n: int) -> list[list[str]]:
-        return [funnel.rank(u, n) for u in batch]
-
-    models = {"ours": full_funnel, "two_tower": retrieval_only, "popularity": popularity}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # per-user batches are small: extra threads only contend
-    try:
-        results = {name: evaluate_topk(fn, test, ks=RETRIEVAL.ks) for name, fn in models.items()}
-    finally:
-        torch.set_num_threads(threads)
     report = {"protocol": "temporal_label_window", "users": len(test), "k": k, "models": results}
     area.evaluation.write_text(json.dumps(report, indent=2))
     context.log.info(json.dumps(report))

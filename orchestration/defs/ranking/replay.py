@@ -11,10 +11,12 @@ re-ranking rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import torch
 
 from bento.funnel.candidates import affinity, merge_sources
 from bento.sources import RetrievalSources
@@ -24,8 +26,10 @@ from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from contracts.settings import PlatformSettings
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.config import RETRIEVAL
+from orchestration.defs.common.split import evaluation_users
 from orchestration.defs.common.warehouse import read_table
 from training.candidates.cross_scores import recent_items, source_scores
+from training.evaluation.metrics import evaluate_topk
 from training.export import LoadedRanker, load_ranker
 from training.index.faiss_index import ItemIndex
 from training.light_ranker import WEIGHTS_FILE as LIGHT_WEIGHTS
@@ -174,3 +178,34 @@ def load_replay(
         full_rank=load_serving_config(settings.surfaces_file).surface(EVAL_SURFACE).full_rank,
         n_item_to_item=RETRIEVAL.candidates_item_to_item,
     )
+
+
+def evaluation_sample(fresh: dict[str, set[str]], limit: int, seed: int) -> dict[str, set[str]]:
+    """At most ``limit`` held-out users (never in ranker training) with their label-window items."""
+    users = sorted(evaluation_users(fresh))
+    if len(users) > limit:
+        users = sorted(np.random.default_rng(seed).choice(users, size=limit, replace=False).tolist())
+    return {u: fresh[u] for u in users}
+
+
+def evaluate_replay(funnel: OfflineFunnel, test: dict[str, set[str]]) -> dict[str, dict[str, float]]:
+    """The full funnel ("ours") against its own retrieval order and popularity, same candidates."""
+    seen = funnel.seen
+
+    def popularity(batch: list[str], n: int) -> list[list[str]]:
+        return [
+            [i for i in funnel.popular[: n + len(seen.get(u, ()))] if i not in seen.get(u, ())][:n]
+            for u in batch
+        ]
+
+    models: dict[str, Callable[[list[str], int], list[list[str]]]] = {
+        "ours": lambda batch, n: [funnel.rank(u, n) for u in batch],
+        "two_tower": lambda batch, n: [funnel.rank(u, n, use_ranker=False) for u in batch],
+        "popularity": popularity,
+    }
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # per-user batches are small: extra threads only contend
+    try:
+        return {name: evaluate_topk(fn, test, ks=RETRIEVAL.ks) for name, fn in models.items()}
+    finally:
+        torch.set_num_threads(threads)
