@@ -16,7 +16,7 @@ import pandas as pd
 from training.config import RetrievalConfig
 from training.evaluation.config import MetricConfig, ProtocolConfig, TuningConfig
 from training.evaluation.interactions import Interactions
-from training.evaluation.protocols import split
+from training.evaluation.protocols import replays, split
 from training.evaluation.report import evaluate_model, evaluation_users
 from training.evaluation.tuning import tune
 from training.funnel.config import FunnelConfig
@@ -96,6 +96,8 @@ def run_protocol(
             config.metrics,
             config.tuning.max_val_users,
             seed,
+            config.tuning.edge_steps,
+            config.tuning.bounds,
         )
         best[name] = params
         model = make(**params).fit(train)
@@ -121,7 +123,12 @@ def run_protocol(
         else:
             factories[source] = _maker(source, seed)
     t0 = time.perf_counter()
-    funnel = FunnelRecommender(factories, category, config.funnel, progress).fit(train, val_train, val)
+    folds = [
+        (parts.data.subset(a).matrix(), parts.data.subset(b).matrix())
+        for a, b in replays(parts, config.funnel.replay_folds, config.protocol, seed)
+    ]
+    funnel = FunnelRecommender(factories, category, config.funnel, progress)
+    funnel.fit(train, val_train, val, folds)
     run["models"][OURS] = _rounded(evaluate_model(funnel, train, test, category, config.metrics, users))
     run["timing"][OURS] = round(time.perf_counter() - t0, 2)
     run["best_params"][OURS] = funnel.params()

@@ -48,13 +48,32 @@ def _grids() -> dict[str, dict[str, list[Any]]]:
     }
 
 
+def _bounds() -> dict[str, tuple[float, float]]:
+    """How far an axis may be extended past its grid (cost caps: factors, neighbours)."""
+    return {
+        "neighbours": (5, 3200),
+        "shrink": (0.0, 5000.0),
+        "l2": (1.0, 1e5),
+        "factors": (4, 512),
+        "regularization": (1e-3, 1e4),
+        "alpha": (0.05, 500.0),
+    }
+
+
 @dataclass(frozen=True)
 class TuningConfig:
-    """Each baseline's grid, searched on the validation split (fit on val_train, scored on val)."""
+    """Each baseline's grid, searched on the validation split (fit on val_train, scored on val).
+
+    An optimum on the edge of a numeric axis means the grid was too narrow, so the search steps
+    past that edge (same ratio as the last two values, the other parameters at their best) up to
+    ``edge_steps`` times per side, within ``bounds``, until the optimum is interior.
+    """
 
     grids: dict[str, dict[str, list[Any]]] = field(default_factory=_grids)
     metric: str = "ndcg@10"
     max_val_users: int | None = None  # subsample of validation users for speed (None: all)
+    edge_steps: int = 3
+    bounds: dict[str, tuple[float, float]] = field(default_factory=_bounds)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

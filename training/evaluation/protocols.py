@@ -96,3 +96,25 @@ def split(data: Interactions, protocol: str, config: ProtocolConfig | None = Non
     train = ~test
     val = holdout(data, np.flatnonzero(train), fraction, seed + 1)
     return Split(protocol, data, train, test, train & ~val, val)
+
+
+def replays(
+    s: Split, n: int, config: ProtocolConfig | None = None, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``n`` more (train part, held-out part) row masks of train, by the protocol's own rule.
+
+    For the funnel's ranker: each is one more list per user to learn from, still inside train.
+    Random protocols draw new held-out parts with new seeds; temporal steps back in time (the last
+    share of what is left before the previous held-out part), as a replay of an earlier cut.
+    """
+    config = config or ProtocolConfig()
+    holdout = HOLDOUTS[s.protocol]
+    fraction = config.test_fraction[s.protocol]
+    out = []
+    rows = s.val_train
+    for k in range(n):
+        base = rows if s.protocol == "temporal" else s.train
+        held = holdout(s.data, np.flatnonzero(base), fraction, seed + 2 + k)
+        rows = base & ~held
+        out.append((rows, held))
+    return out

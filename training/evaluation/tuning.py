@@ -1,6 +1,7 @@
 """Grid search of a baseline on the validation split: fit on val_train, score NDCG@10 on val.
 
-The test split is not an argument, so tuning cannot see it.
+The test split is not an argument, so tuning cannot see it. An optimum on a grid edge is followed
+past that edge (``beyond``), so a baseline is never reported at the border of what was searched.
 """
 
 from __future__ import annotations
@@ -39,6 +40,23 @@ def validation_score(
     return accuracy_metrics(hits, np.diff(val[users].indptr), (k,), config.mrr_k)[metric]
 
 
+def _numeric(values: list[Any]) -> bool:
+    return len(values) >= 2 and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+def beyond(values: list[Any], best: Any, bounds: tuple[float, float] | None) -> Any | None:
+    """The next value past the edge ``best`` sits on (geometric step), or None if interior/bounded."""
+    ordered = sorted(values)
+    if not _numeric(ordered) or best not in (ordered[0], ordered[-1]):
+        return None
+    low, high = bounds or (-np.inf, np.inf)
+    edge, inner = (ordered[-1], ordered[-2]) if best == ordered[-1] else (ordered[0], ordered[1])
+    new = edge * edge / inner if edge > 0 and inner > 0 else 2 * edge - inner
+    if isinstance(edge, int):
+        new = round(new)
+    return new if low <= new <= high and new not in ordered else None
+
+
 def tune(
     make: Callable[..., Recommender],
     grid: dict[str, list[Any]],
@@ -48,18 +66,41 @@ def tune(
     config: MetricConfig,
     max_users: int | None = None,
     seed: int = 0,
+    edge_steps: int = 0,
+    bounds: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(best params, every point with its validation score and fit seconds)."""
+    """(best params, every point with its validation score and fit seconds).
+
+    With ``edge_steps``, each axis whose optimum is on its edge is stepped past it (line search from
+    the best point) up to that many times per axis, until the optimum is interior or bounded.
+    """
     users = evaluation_users(val)
     if max_users is not None and len(users) > max_users:
         users = np.sort(np.random.default_rng(seed).choice(users, size=max_users, replace=False))
-    trials = []
-    for point in grid_points(grid):
+    trials: list[dict[str, Any]] = []
+
+    def trial(point: dict[str, Any]) -> None:
         started = time.perf_counter()
         model = make(**point).fit(val_train)
         score = validation_score(model, val_train, val, users, metric, config)
         trials.append(
             {"params": point, metric: round(score, 5), "seconds": round(time.perf_counter() - started, 2)}
         )
-    best = max(trials, key=lambda t: t[metric])
-    return dict(best["params"]), trials
+
+    for point in grid_points(grid):
+        trial(point)
+    axes = {name: list(values) for name, values in grid.items()}
+    steps = dict.fromkeys(axes, 0)
+    while True:
+        best = max(trials, key=lambda t: t[metric])["params"]
+        moved = False
+        for name in sorted(axes):
+            new = beyond(axes[name], best[name], (bounds or {}).get(name))
+            if new is None or steps[name] >= edge_steps:
+                continue
+            axes[name].append(new)
+            steps[name] += 1
+            trial(best | {name: new})
+            moved = True
+        if not moved:
+            return dict(max(trials, key=lambda t: t[metric])["params"]), trials

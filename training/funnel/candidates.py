@@ -28,6 +28,13 @@ class CandidateSet:
     def valid(self) -> np.ndarray:
         return self.items >= 0
 
+    def concat(self, other: CandidateSet) -> CandidateSet:
+        """Both sets' lists stacked (e.g. two replays); ``retrieved_by`` stays this set's."""
+        return CandidateSet(
+            np.concatenate([self.users, other.users]), np.concatenate([self.items, other.items]),
+            np.concatenate([self.features, other.features]), self.retrieved_by,
+        )  # fmt: skip
+
     def labels(self, relevant: sp.csr_matrix) -> np.ndarray:
         """float32 [n, C]: 1 where the candidate is in the user's row of ``relevant``."""
         rows = relevant[self.users]

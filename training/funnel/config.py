@@ -20,8 +20,12 @@ class FunnelConfig:
     weight_decay: float = 1e-4
     batch_users: int = 32
     max_epochs: int = 30
+    patience: int = 5  # epochs without a better val_loss before a ranker stops (its best epoch is kept)
     val_fraction: float = 0.1  # validation users held out of ranker training, for its val_loss
+    n_rankers: int = 5  # bagged rankers (seeds seed, seed+1, ...), scores averaged
+    replay_folds: int = 0  # extra (train part -> held-out part) replays of train the ranker learns from
     seed: int = 7
+    torch_threads: int | None = 1  # a tiny MLP: one thread is faster, far faster on a busy machine
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-CONTEXT_FEATURES = ("item_popularity", "user_activity", "category_affinity", "category_popularity")
+CONTEXT_FEATURES = (
+    "item_popularity",
+    "user_activity",
+    "category_affinity",
+    "category_popularity",
+    "popularity_gap",  # item's log popularity minus the mean of the user's items': mainstream taste
+)
 
 
 def source_feature_names(sources: tuple[str, ...]) -> list[str]:
@@ -28,6 +34,7 @@ class FeatureContext:
     user_category_share: sp.csr_matrix  # [n_users, n_categories], share of a user's items per category
     category_share: np.ndarray  # [n_categories], share of all interactions per category
     item_category: np.ndarray  # [n_items]
+    user_log_pop: np.ndarray  # [n_users], mean centred log popularity of the user's items
 
     @classmethod
     def fit(cls, matrix: sp.csr_matrix, item_category: np.ndarray) -> FeatureContext:
@@ -42,9 +49,12 @@ class FeatureContext:
         totals = np.maximum(np.asarray(per_user.sum(axis=1)).ravel(), 1.0)
         shares = sp.csr_matrix(sp.diags(1.0 / totals) @ per_user)
         category = np.asarray(per_user.sum(axis=0)).ravel()
+        centred = item_pop - item_pop.mean()
+        counts = np.maximum(np.asarray(matrix.sum(axis=1)).ravel(), 1.0)
+        user_pop = np.asarray(matrix @ centred).ravel() / counts
         return cls(
-            item_pop - item_pop.mean(), activity - activity.mean(), shares,
-            category / max(category.sum(), 1.0), item_category,
+            centred, activity - activity.mean(), shares, category / max(category.sum(), 1.0),
+            item_category, user_pop,
         )  # fmt: skip
 
     def features(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -58,6 +68,7 @@ class FeatureContext:
                 np.broadcast_to(self.user_log_activity[users][:, None], items.shape),
                 affinity,
                 self.category_share[cats],
+                self.item_log_pop[safe] - self.user_log_pop[users][:, None],
             ],
             axis=-1,
         ).astype(np.float32)

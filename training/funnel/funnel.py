@@ -8,7 +8,7 @@ ranker orders their candidates for the test users. The test split is never seen 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,8 +17,7 @@ import scipy.sparse as sp
 from training.funnel.candidates import CandidateSet, build_candidates
 from training.funnel.config import FunnelConfig
 from training.funnel.features import FeatureContext
-from training.funnel.model import ListwiseRanker
-from training.funnel.training import score_candidates, train_listwise
+from training.funnel.training import RankerBag, score_candidates, train_listwise
 from training.recommenders.base import Recommender
 
 SourceFactory = Callable[[], Recommender]
@@ -38,7 +37,7 @@ class FunnelRecommender:
         self.factories = dict(factories)
         self.item_category = item_category
         self.progress = progress
-        self.ranker: ListwiseRanker | None = None
+        self.ranker: RankerBag | None = None
         self.sources: dict[str, Recommender] = {}
         self.matrix: sp.csr_matrix | None = None
         self.context: FeatureContext | None = None
@@ -59,20 +58,38 @@ class FunnelRecommender:
             self.sources, self.matrix, users, cfg.n_candidates, self.context, cfg.user_batch
         )
 
-    def fit(self, train: sp.csr_matrix, val_train: sp.csr_matrix, val: sp.csr_matrix) -> FunnelRecommender:
-        """Train the ranker on (val_train -> val), then refit the sources on ``train``."""
+    def _replay(
+        self, fold_train: sp.csr_matrix, fold_label: sp.csr_matrix
+    ) -> tuple[CandidateSet, np.ndarray]:
+        """Sources fitted on ``fold_train``; candidates of users with held-out items, labelled by them."""
+        self.matrix, self.sources = fold_train, self._fit_sources(fold_train)
+        self.context = FeatureContext.fit(fold_train, self.item_category)
+        cands = self.candidates(np.flatnonzero(np.diff(fold_label.indptr) > 0))
+        return cands, cands.labels(fold_label)
+
+    def fit(
+        self,
+        train: sp.csr_matrix,
+        val_train: sp.csr_matrix,
+        val: sp.csr_matrix,
+        replays: Sequence[tuple[sp.csr_matrix, sp.csr_matrix]] = (),
+    ) -> FunnelRecommender:
+        """Train the ranker on (val_train -> val) and any further ``replays`` of train, then refit
+        the sources on ``train``. More replays give the ranker more lists to learn from."""
         started = time.perf_counter()
-        self.matrix, self.sources = val_train, self._fit_sources(val_train)
-        self.context = FeatureContext.fit(val_train, self.item_category)
-        users = np.flatnonzero(np.diff(val.indptr) > 0)
-        cands = self.candidates(users)
-        labels = cands.labels(val)
+        cands, labels = self._replay(val_train, val)
+        recall = labels.sum() / max(val[cands.users].sum(), 1.0)
+        retrieved_by = cands.retrieved_by
+        for fold_train, fold_label in replays:
+            more, more_labels = self._replay(fold_train, fold_label)
+            cands = cands.concat(more)
+            labels = np.concatenate([labels, more_labels])
         self.ranker, metrics = train_listwise(cands, labels, self.config, self.progress)
-        recall = labels.sum() / max(val[users].sum(), 1.0)
         self.report |= {
             "ranker": {k: round(v, 4) for k, v in metrics.items()},
             "val_candidate_recall": round(float(recall), 4),
-            "retrieved_by": cands.retrieved_by,
+            "retrieved_by": retrieved_by,
+            "replays": len(replays),
         }
         self.matrix, self.sources = train, self._fit_sources(train)
         self.context = FeatureContext.fit(train, self.item_category)
@@ -82,7 +99,7 @@ class FunnelRecommender:
     def scores(self, users: np.ndarray) -> np.ndarray:
         assert self.ranker is not None and self.matrix is not None, "fit first"
         cands = self.candidates(users)
-        ranked = score_candidates(self.ranker, cands)
+        ranked = score_candidates(self.ranker, cands, self.config.torch_threads)
         out = np.full((len(users), self.matrix.shape[1]), -np.inf, dtype=np.float32)
         rows = np.repeat(np.arange(len(users)), cands.items.shape[1])
         cols = cands.items.ravel()

@@ -13,6 +13,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from training.config import RetrievalConfig
+from training.recommenders.threads import torch_threads
 from training.retrieval import train_retrieval
 
 
@@ -24,12 +25,14 @@ class TwoTowerRecommender:
         user_ids: np.ndarray,
         item_ids: np.ndarray,
         config: RetrievalConfig | None = None,
+        threads: int | None = 1,
     ) -> None:
         self.users_frame = users[users["user_id"].astype(str).isin(set(map(str, user_ids)))]
         self.items_frame = items[items["item_id"].astype(str).isin(set(map(str, item_ids)))]
         self.user_ids = np.asarray(user_ids, dtype=object)
         self.item_ids = np.asarray(item_ids, dtype=object)
         self.config = config or RetrievalConfig()
+        self.threads = threads  # small batches: more threads mostly wait on a shared CPU (threads.py)
         self.user_vectors = np.zeros((0, 0), dtype=np.float32)
         self.item_vectors = np.zeros((0, 0), dtype=np.float32)
 
@@ -42,7 +45,10 @@ class TwoTowerRecommender:
                 "event_type": "click",
             }
         )
-        artifacts = train_retrieval(self.users_frame, self.items_frame, events, self.config, progress=False)
+        with torch_threads(self.threads):
+            artifacts = train_retrieval(
+                self.users_frame, self.items_frame, events, self.config, progress=False
+            )
         user_rows = pd.Index(artifacts.user_ids).get_indexer(self.user_ids.astype(str))
         item_rows = pd.Index(artifacts.item_ids).get_indexer(self.item_ids.astype(str))
         if (user_rows < 0).any() or (item_rows < 0).any():

@@ -12,7 +12,7 @@ import torch
 
 from training.evaluation.config import MetricConfig
 from training.evaluation.interactions import Interactions
-from training.evaluation.protocols import split
+from training.evaluation.protocols import replays, split
 from training.evaluation.report import evaluate_model
 from training.funnel.candidates import build_candidates
 from training.funnel.config import FunnelConfig
@@ -27,7 +27,9 @@ SOURCES = {
     "itemknn": functools.partial(ItemKNNRecommender, neighbours=20, shrink=5.0),
     "popularity": PopularityRecommender,
 }
-SMALL = replace(FunnelConfig(), sources=tuple(SOURCES), n_candidates=30, max_epochs=5, hidden_dims=(16,))
+SMALL = replace(
+    FunnelConfig(), sources=tuple(SOURCES), n_candidates=30, max_epochs=5, hidden_dims=(16,), n_rankers=2
+)
 
 
 def test_listwise_loss_hand_computed() -> None:
@@ -58,7 +60,8 @@ def test_funnel_runs_end_to_end_and_ranks_validly(blocks: Interactions) -> None:
     s = split(blocks, "temporal", seed=0)
     train, test = s.part("train").matrix(), s.part("test").matrix()
     funnel = FunnelRecommender(SOURCES, blocks.item_category, SMALL)
-    funnel.fit(train, s.part("val_train").matrix(), s.part("val").matrix())
+    folds = [(blocks.subset(a).matrix(), blocks.subset(b).matrix()) for a, b in replays(s, 1, seed=0)]
+    funnel.fit(train, s.part("val_train").matrix(), s.part("val").matrix(), folds)
     users = np.arange(blocks.n_users)
     top = top_k(funnel, train, users, 10)
     for user, row in zip(users, top, strict=True):
@@ -71,3 +74,5 @@ def test_funnel_runs_end_to_end_and_ranks_validly(blocks: Interactions) -> None:
     assert ours["ndcg@10"] > popular["ndcg@10"]
     assert funnel.report["val_candidate_recall"] > 0.5
     assert set(funnel.report["retrieved_by"]) == set(SOURCES)
+    assert funnel.report["replays"] == 1 and funnel.report["ranker"]["rankers"] == 2
+    assert 0 <= funnel.report["ranker"]["best_epoch"] < SMALL.max_epochs

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from training.evaluation.interactions import Interactions, restrict
-from training.evaluation.protocols import PROTOCOLS, split
+from training.evaluation.protocols import PROTOCOLS, replays, split
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -66,3 +66,17 @@ def test_restrict_keeps_the_most_popular_items_and_relabels(blocks: Interactions
     assert min(counts[list(kept)]) >= np.sort(counts)[-20]
     with pytest.raises(ValueError):
         split(blocks, "leave_one_out")
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_replays_stay_inside_train(blocks: Interactions, protocol: str) -> None:
+    s = split(blocks, protocol, seed=0)
+    folds = replays(s, 2, seed=0)
+    assert len(folds) == 2
+    for part, held in folds:
+        assert held.any() and part.any() and not (part & held).any()
+        assert not ((part | held) & s.test).any()
+    if protocol == "temporal":  # each replay is an earlier cut: its held-out part precedes val
+        (_, first), (second_part, second) = folds
+        assert not (first & s.val).any() and not (second & first).any()
+        assert not (second_part & first).any()

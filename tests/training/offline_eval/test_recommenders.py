@@ -12,7 +12,7 @@ from training.evaluation.config import MetricConfig
 from training.evaluation.interactions import Interactions
 from training.evaluation.protocols import split
 from training.evaluation.report import evaluate_model
-from training.evaluation.tuning import grid_points, tune
+from training.evaluation.tuning import beyond, grid_points, tune
 from training.recommenders import ALSRecommender, EASERecommender, ItemKNNRecommender, PopularityRecommender
 from training.recommenders.base import top_k
 from training.recommenders.ease import ease_weights
@@ -95,3 +95,25 @@ def test_tuning_picks_the_best_validation_point(blocks: Interactions) -> None:
     assert len(trials) == 2 and best == max(trials, key=lambda t: t["ndcg@10"])["params"]
     assert grid_points({}) == [{}]
     assert len(grid_points({"a": [1, 2], "b": [3, 4, 5]})) == 6
+
+
+def test_tuning_steps_past_an_edge_optimum(blocks: Interactions) -> None:
+    s = split(blocks, "stratified", seed=0)
+    grid = {"l2": [1e5, 1e6]}  # both far too strong: the optimum sits on the lower edge
+    best, trials = tune(
+        EASERecommender, grid, s.part("val_train").matrix(), s.part("val").matrix(), "ndcg@10", CONFIG,
+        edge_steps=2, bounds={"l2": (1e3, 1e7)},
+    )  # fmt: skip
+    tried = [t["params"]["l2"] for t in trials]
+    assert tried[:2] == [1e5, 1e6] and tried[2] == pytest.approx(1e4)  # one geometric step down
+    assert len(trials) <= 4 and min(tried) >= 1e3  # at most edge_steps per side, within bounds
+    assert best == max(trials, key=lambda t: t["ndcg@10"])["params"]
+
+
+def test_beyond_steps_geometrically_and_respects_bounds() -> None:
+    assert beyond([16, 32, 64], 16, (4, 512)) == 8
+    assert beyond([16, 32, 64], 32, None) is None  # interior
+    assert beyond([1.0, 5.0], 5.0, None) == pytest.approx(25.0)
+    assert beyond([0.0, 10.0], 0.0, (0.0, 100.0)) is None  # below the bound
+    assert beyond([256, 512], 512, (4, 512)) is None
+    assert beyond([15], 15, None) is None  # a fixed value is not an axis
