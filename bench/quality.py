@@ -7,7 +7,11 @@
 Every protocol (stratified 75/25 per user, random 80/20, temporal last 20% per user) tunes each
 baseline on its validation split, scores full rankings over unseen items and trains our funnel's
 ranker on the same validation split. Writes ``bench/results/quality_<dataset>.json`` (``{"runs":
-[...]}``, other protocols' earlier runs kept) and two PNGs per protocol next to it.
+[...]}``, other protocols' earlier runs kept) and two PNGs per protocol next to it, and adds each
+(seed, protocol)'s ours-vs-best-baseline NDCG@10 to ``quality_<dataset>_seeds.json``.
+``--seeds-only`` updates just that seeds file (other seeds leave the committed results alone):
+
+    python -m bench.quality --dataset ml100k --path ../shared/datasets/ml-100k --seed 1 --seeds-only
 
 The demo world is cut to its ``--max-items`` (default 5,000) most-interacted items, since EASE and
 ItemKNN need a dense item x item matrix; ``--max-users`` samples users. Every model, ours included,
@@ -36,7 +40,7 @@ from training.evaluation.benchmark import BenchmarkConfig, SideTables, run_proto
 from training.evaluation.interactions import from_events, restrict
 from training.evaluation.plots import run_figures
 from training.evaluation.protocols import PROTOCOLS
-from training.evaluation.summary import markdown_table, merge_runs
+from training.evaluation.summary import markdown_table, merge_runs, merge_seeds
 
 DATASETS = ("ml100k", "interactions", "demo")
 DEMO_END_TIME = datetime(2026, 1, 1, tzinfo=UTC)  # pinned so the generated world is the same every run
@@ -101,17 +105,18 @@ def run(
     max_items: int | None = None,
     two_tower: bool = True,
     command: str = "",
+    seeds_only: bool = False,
 ) -> dict[str, Any]:
-    """Every protocol on one dataset; returns the results document that was written."""
+    """Every protocol on one dataset; returns the results document (written unless ``seeds_only``)."""
     info = machine()
     data = restrict(from_events(world.events, world.items), max_users, max_items, seed)
     side = SideTables(world.users, world.items) if two_tower else None
     runs = []
     for protocol in protocols:
         result = run_protocol(data, protocol, config, seed=seed, side=side)
-        result["figures"] = {
-            k: p.name for k, p in run_figures(result, results_dir, f"quality_{dataset}").items()
-        }
+        if not seeds_only:
+            figures = run_figures(result, results_dir, f"quality_{dataset}")
+            result["figures"] = {k: p.name for k, p in figures.items()}
         runs.append(result)
         print(markdown_table([result]), flush=True)
     extra = {
@@ -122,6 +127,9 @@ def run(
         "machine": info | {"load_after": round(os.getloadavg()[0], 2)},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    merge_seeds(results_dir / f"quality_{dataset}_seeds.json", runs, extra)
+    if seeds_only:
+        return {"runs": runs, **extra}
     return merge_runs(results_dir / f"quality_{dataset}.json", runs, extra)
 
 
@@ -137,6 +145,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-items", type=int, help="most-interacted items kept (demo default: 5000)")
     parser.add_argument("--no-two-tower", action="store_true", help="leave the two-tower source out")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--seeds-only", action="store_true", help="only add this seed's runs to quality_<dataset>_seeds.json"
+    )
     args = parser.parse_args(argv)
     cut = DEMO_CUT if args.dataset == "demo" else {}
     max_users = args.max_users if args.max_users is not None else cut.get("max_users")
@@ -154,11 +165,13 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m bench.quality " + " ".join(argv if argv is not None else sys.argv[1:])
     document = run(
         args.dataset, world, tuple(args.protocols), args.seed, config, args.results_dir,
-        max_users, max_items, not args.no_two_tower, command,
+        max_users, max_items, not args.no_two_tower, command, args.seeds_only,
     )  # fmt: skip
     print(f"\nall protocols ({time.perf_counter() - started:.0f} s):\n")
     print(markdown_table(document["runs"]))
-    print(f"\nwrote {args.results_dir / f'quality_{args.dataset}.json'}")
+    written = [f"quality_{args.dataset}_seeds.json"]
+    written += [] if args.seeds_only else [f"quality_{args.dataset}.json"]
+    print(f"\nwrote {', '.join(str(args.results_dir / w) for w in written)}")
 
 
 if __name__ == "__main__":

@@ -49,3 +49,43 @@ def merge_runs(path: Path, runs: list[dict[str, Any]], extra: dict[str, Any]) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1, default=str) + "\n")
     return document
+
+
+def seed_rows(
+    runs: list[dict[str, Any]], metric: str = "ndcg@10", ours: str = "ours"
+) -> list[dict[str, Any]]:
+    """Compact rows: per (seed, protocol), ours against the best baseline on ``metric``."""
+    rows = []
+    for run in runs:
+        models = run["models"]
+        baselines = {m: r[metric] for m, r in models.items() if m != ours and m != "two_tower"}
+        best = max(baselines, key=lambda m: baselines[m])
+        rows.append(
+            {
+                "seed": run.get("seed"),
+                "protocol": run["protocol"],
+                ours: models[ours][metric],
+                "best_baseline": best,
+                "best_baseline_value": baselines[best],
+                "margin": round(models[ours][metric] - baselines[best], 5),
+                "baselines": baselines,
+                "seconds": run.get("timing", {}).get("total"),
+            }
+        )
+    return rows
+
+
+def merge_seeds(path: Path, runs: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
+    """The seeds file: ``seed_rows`` of every (seed, protocol) run so far, these runs replacing theirs."""
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    rows = seed_rows(runs)
+    fresh = {(r["seed"], r["protocol"]) for r in rows}
+    kept = [r for r in previous.get("runs", []) if (r["seed"], r["protocol"]) not in fresh]
+    order = {"stratified": 0, "random": 1, "temporal": 2}
+    merged = sorted([*kept, *rows], key=lambda r: (r["seed"], order.get(r["protocol"], 99)))
+    meta = previous.get("by_seed", {}) | {str(r["seed"]): extra for r in rows}
+    wins = sum(r["margin"] > 0 for r in merged)
+    document = {"metric": "ndcg@10", "wins": f"{wins}/{len(merged)}", "runs": merged, "by_seed": meta}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, default=str) + "\n")
+    return document

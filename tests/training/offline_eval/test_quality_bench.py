@@ -54,3 +54,20 @@ def test_results_document_format(tmp_path: Path, blocks: Interactions) -> None:
         for figure in entry["figures"].values():
             assert (tmp_path / figure).stat().st_size > 0
     assert document["machine"]["cpus"] >= 1
+
+
+def test_seeds_only_updates_just_the_seeds_file(tmp_path: Path, blocks: Interactions) -> None:
+    frame = pd.DataFrame({"user": blocks.user_ids[blocks.users], "item": blocks.item_ids[blocks.items]})
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    world = load_interactions(path, columns="user=user,item=item")
+    run("interactions", world, ("random",), 0, SMALL, tmp_path, two_tower=False)
+    main = (tmp_path / "quality_interactions.json").read_text()
+    run("interactions", world, ("random",), 1, SMALL, tmp_path, two_tower=False, seeds_only=True)
+    assert (tmp_path / "quality_interactions.json").read_text() == main
+    seeds = json.loads((tmp_path / "quality_interactions_seeds.json").read_text())
+    assert [(r["seed"], r["protocol"]) for r in seeds["runs"]] == [(0, "random"), (1, "random")]
+    for row in seeds["runs"]:
+        assert row["best_baseline"] in ("popularity", "itemknn", "ease", "als")
+        assert row["margin"] == round(row["ours"] - row["best_baseline_value"], 5)
+    assert set(seeds["by_seed"]) == {"0", "1"} and seeds["wins"].endswith("/2")
