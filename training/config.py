@@ -20,6 +20,7 @@ class RetrievalConfig:
     title_dim: int = 32
     title_hash_buckets: int = 2**14
     max_title_tokens: int = 8
+    recent_items: int = 20  # the user tower's bag of latest engaged items (0 turns it off)
     price_buckets: int = 16  # log-scale buckets between min_price and max_price, +1 for NaN
     min_price: float = 1.0
     max_price: float = 10_000.0

@@ -28,6 +28,7 @@ from training.models.retrieval.two_tower import TwoTowerModel
 from training.trainer import make_trainer
 
 ENCODE_BATCH = 8192
+USER_EMBEDDINGS_FILE = "user_embeddings.npy"
 
 
 @dataclass
@@ -62,7 +63,7 @@ class RetrievalArtifacts:
         (out / "featurizer.json").write_text(json.dumps(self.featurizer.to_json()))
         self.user_vocab.save(out / "user_vocab.json")
         self.item_vocab.save(out / "item_vocab.json")
-        np.save(out / "user_embeddings.npy", self.user_embeddings)
+        np.save(out / USER_EMBEDDINGS_FILE, self.user_embeddings)
         np.save(out / "item_embeddings.npy", self.item_embeddings)
         (out / "user_ids.json").write_text(json.dumps(self.user_ids))
         (out / "item_ids.json").write_text(json.dumps(self.item_ids))
@@ -87,7 +88,7 @@ class RetrievalArtifacts:
             model=model,
             featurizer=RetrievalFeaturizer.from_json(json.loads((src / "featurizer.json").read_text())),
             user_ids=json.loads((src / "user_ids.json").read_text()),
-            user_embeddings=np.load(src / "user_embeddings.npy"),
+            user_embeddings=np.load(src / USER_EMBEDDINGS_FILE),
             item_ids=json.loads((src / "item_ids.json").read_text()),
             item_embeddings=np.load(src / "item_embeddings.npy"),
             train_seconds=float(meta["train_seconds"]),
@@ -148,7 +149,7 @@ def train_retrieval(
         model=model,
         featurizer=featurizer,
         user_ids=user_frame["user_id"].astype(str).tolist(),
-        user_embeddings=encode(model, featurizer.users(user_frame), "user"),
+        user_embeddings=encode(model, featurizer.users(user_frame, events), "user"),
         item_ids=item_frame["item_id"].astype(str).tolist(),
         item_embeddings=encode(model, featurizer.items(item_frame), "item"),
         train_seconds=time.perf_counter() - started,
@@ -173,9 +174,13 @@ def embed_new_items(
     return encode(artifacts.model, features, "item")
 
 
-def embed_users(artifacts: RetrievalArtifacts, users: pd.DataFrame) -> np.ndarray:
-    """Query vectors for users, e.g. new sign-ups embedded from their profile alone."""
-    return encode(artifacts.model, artifacts.featurizer.users(users.reset_index(drop=True)), "user")
+def embed_users(
+    artifacts: RetrievalArtifacts, users: pd.DataFrame, events: pd.DataFrame | None = None
+) -> np.ndarray:
+    """Query vectors for users from their profile and their positives in ``events`` (the recent
+    items bag), e.g. new sign-ups (profile alone) or everyone re-embedded with newer history."""
+    features = artifacts.featurizer.users(users.reset_index(drop=True), events)
+    return encode(artifacts.model, features, "user")
 
 
 def artifacts_summary(artifacts: RetrievalArtifacts) -> dict[str, Any]:

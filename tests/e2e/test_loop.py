@@ -64,6 +64,28 @@ def test_every_stage_materialized_and_bento_built(tiny_platform) -> None:
     assert all("ndcg@10" in metrics for metrics in report["models"].values())
 
 
+def test_served_user_vectors_include_history_after_the_cut(tiny_platform) -> None:
+    import numpy as np
+
+    from orchestration.defs.common.warehouse import read_table
+    from training.retrieval import RetrievalArtifacts, embed_users
+
+    _, result = tiny_platform
+    [bundle] = [
+        e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "serving_bundle"
+    ]
+    paths = load_settings().paths
+    artifacts = RetrievalArtifacts.load(paths.artifacts / "staging" / "retrieval")
+    assert bundle.materialization.metadata["users_reembedded"].value == len(artifacts.user_ids)
+    users = read_table(paths, "users").set_index("user_id").reindex(artifacts.user_ids).reset_index()
+    events = read_table(paths, "events")
+    np.testing.assert_allclose(artifacts.user_embeddings, embed_users(artifacts, users, events), atol=1e-5)
+    cut = json.loads((paths.features / "time_split.json").read_text())["cut"]
+    before = events[events["timestamp"] < pd.Timestamp(cut)]
+    at_cut = embed_users(artifacts, users, before)
+    assert not np.allclose(artifacts.user_embeddings, at_cut, atol=1e-4), "serving kept the cut's vectors"
+
+
 def test_ranker_trains_on_replayed_pools_and_never_on_evaluated_users(tiny_platform) -> None:
     from orchestration.defs.common.split import evaluation_users
     from orchestration.defs.ranking.assets import TRAINING_SET_FILE

@@ -84,10 +84,12 @@ def test_latency_p99_against_the_budget() -> None:
 
 
 def _copy_platform(tiny_platform, home: Path) -> PlatformResource:
-    """The tiny loop's staging area, time split, training set and registry, in a home of our own."""
+    """The tiny loop's staging area, warehouse, time split, training set and registry, in a home of
+    our own."""
     platform, _ = tiny_platform
     source = Path(platform.home)
     shutil.copytree(source / "artifacts" / "staging", home / "artifacts" / "staging")
+    shutil.copytree(source / "warehouse", home / "warehouse")  # serving_bundle re-embeds users
     (home / "features").mkdir(parents=True)
     for name in ("time_split.json", TRAINING_SET_FILE):
         shutil.copy2(source / "features" / name, home / "features" / name)

@@ -11,7 +11,7 @@ import pytest
 
 from contracts.schemas import EVENTS_SCHEMA, ITEMS_SCHEMA, USERS_SCHEMA
 from training.config import RetrievalConfig
-from training.data.features import ITEM_KEYS, USER_KEYS, hash_title_tokens, price_buckets
+from training.data.features import ITEM_KEYS, RECENT_KEY, USER_KEYS, hash_title_tokens, price_buckets
 from training.data.retrieval import RetrievalDataModule, positive_pairs
 from training.data.vocab import UNKNOWN_INDEX, IdVocab
 from training.synthetic import SyntheticWorld
@@ -78,7 +78,7 @@ def test_datamodule_split_is_seeded_and_batches_carry_both_towers(
     assert len(first.val_set) == round(first.n_pairs * small_retrieval_config.val_fraction)
     assert first.val_set.columns["user_idx"].equal(second.val_set.columns["user_idx"])
     batch = next(iter(first.train_dataloader()))
-    assert set(batch) == {*USER_KEYS, *ITEM_KEYS, "weight", "log_q"}
+    assert set(batch) == {*USER_KEYS, RECENT_KEY, *ITEM_KEYS, "weight", "log_q"}
     assert len(batch["weight"]) == small_retrieval_config.batch_size
     assert batch["title_tokens"].shape[1] == small_retrieval_config.max_title_tokens
     assert (batch["log_q"] < 0).all() and (batch["item_idx"] > 0).all()

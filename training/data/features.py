@@ -1,7 +1,9 @@
 """Users and items -> integer feature tensors for the two towers.
 
 One featurizer is fitted at training time and saved with the artifacts, so serving and
-``embed_new_items`` encode a new catalogue row exactly as training did (no skew).
+``embed_new_items`` encode a new catalogue row exactly as training did (no skew). A user is their
+id, profile and recent items (``RECENT_KEY``): the latest distinct items they engaged with, so a
+user the id table barely knows still gets a vector that reflects their taste.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from training.config import RetrievalConfig
-from training.data.vocab import IdVocab
+from training.data.vocab import UNKNOWN_INDEX, IdVocab
 
 USER_KEYS = ("user_idx", "country", "age_bucket", "device", "segment")
 ITEM_KEYS = ("item_idx", "category", "brand", "price_bucket", "title_tokens")
+RECENT_KEY = "recent_items"  # [n, recent_items] item-vocabulary indices, newest first, 0-padded
 USER_PROFILE_COLUMNS = ("country", "age_bucket", "device", "segment")
 ITEM_SIDE_COLUMNS = ("category", "brand")
 
@@ -93,8 +97,30 @@ class RetrievalFeaturizer:
         arrays["title_tokens"] = hash_title_tokens(title.reset_index(drop=True), self.config)
         return arrays
 
-    def users(self, users: pd.DataFrame) -> dict[str, torch.Tensor]:
-        return {k: torch.from_numpy(v) for k, v in self.user_arrays(users).items()}
+    def recent_item_array(self, users: pd.DataFrame, events: pd.DataFrame | None) -> np.ndarray:
+        """Each user's latest ``recent_items`` distinct positive items in ``events``, newest first."""
+        width = self.config.recent_items
+        out = np.full((len(users), width), UNKNOWN_INDEX, dtype=np.int64)
+        if events is None or events.empty or width == 0:
+            return out
+        positive = events[events["event_type"].isin(list(POSITIVE_EVENT_WEIGHTS))]
+        latest = (
+            positive.sort_values("timestamp", ascending=False, kind="stable")
+            .drop_duplicates(["user_id", "item_id"])
+            .groupby("user_id", sort=False)
+            .head(width)
+        )
+        rows = pd.Index(users["user_id"].astype(str)).get_indexer(latest["user_id"].astype(str))
+        known = rows >= 0
+        latest = latest[known]
+        slots = latest.groupby("user_id", sort=False).cumcount().to_numpy()
+        out[rows[known], slots] = self.item_vocab.encode(latest["item_id"])
+        return out
+
+    def users(self, users: pd.DataFrame, events: pd.DataFrame | None = None) -> dict[str, torch.Tensor]:
+        """User tensors; ``events`` (as of when the vectors are for) fill the recent items."""
+        arrays = self.user_arrays(users) | {RECENT_KEY: self.recent_item_array(users, events)}
+        return {k: torch.from_numpy(v) for k, v in arrays.items()}
 
     def items(self, items: pd.DataFrame) -> dict[str, torch.Tensor]:
         return {k: torch.from_numpy(v) for k, v in self.item_arrays(items).items()}

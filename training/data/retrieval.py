@@ -17,8 +17,9 @@ from torch.utils.data import DataLoader
 
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from training.config import RetrievalConfig
-from training.data.features import RetrievalFeaturizer
+from training.data.features import RECENT_KEY, RetrievalFeaturizer
 from training.data.loaders import ColumnBatchDataset, batch_loader, seeded_split
+from training.data.vocab import UNKNOWN_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,13 @@ class RetrievalDataModule(pl.LightningDataModule):
 
         user_rows = torch.from_numpy(pairs["user_row"].to_numpy(np.int64))
         item_rows = torch.from_numpy(pairs["item_row"].to_numpy(np.int64))
-        columns = {k: v.index_select(0, user_rows) for k, v in self.featurizer.users(self.users).items()}
+        user_tensors = self.featurizer.users(self.users, self.events)
+        columns = {k: v.index_select(0, user_rows) for k, v in user_tensors.items()}
         columns |= {k: v.index_select(0, item_rows) for k, v in self.featurizer.items(self.items).items()}
+        # The pair's own item leaves the user's bag: otherwise the tower learns "in the bag" and
+        # nothing about what a user will engage with next.
+        recent = columns[RECENT_KEY]
+        columns[RECENT_KEY] = recent.masked_fill(recent == columns["item_idx"].unsqueeze(1), UNKNOWN_INDEX)
         columns["weight"] = torch.from_numpy(pairs["weight"].to_numpy(np.float32))
         columns["log_q"] = torch.from_numpy(self.item_log_q).index_select(0, item_rows)
         everything = ColumnBatchDataset(columns)

@@ -24,9 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from training.retrieval import USER_EMBEDDINGS_FILE
+
 USER_COLUMN = "user_id"
 USER_IDS_FILE = "user_ids.json"
-USER_EMBEDDINGS_FILE = "user_embeddings.npy"
 SKIPPED_DIRS = ("event_log",)  # erased by its writer, never rewritten from outside
 ARCHIVE_GLOB = "*.bentomodel"
 # Repack with the compression the archive came with (BentoML writes xz; accept the others too).

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 from bentoml.exceptions import NotFound
 
@@ -39,6 +40,7 @@ from orchestration.defs.serving.registry import (
 )
 from training.export import read_manifest
 from training.index.faiss_index import META_FILE as INDEX_META_FILE
+from training.retrieval import USER_EMBEDDINGS_FILE, RetrievalArtifacts, embed_users
 
 GROUP = "serving"
 BENTO_NAME = "reco"
@@ -89,6 +91,22 @@ def _index_summary(index_dir: Path) -> dict[str, object]:
     return {"kind": meta["kind"], "size": size, "config": meta["config"]}
 
 
+def refresh_user_vectors(retrieval_dir: Path, users: pd.DataFrame, events: pd.DataFrame) -> int:
+    """Re-embed every user with the trained user tower and *all* events, in place.
+
+    The model and the offline evaluation use the history before the cut; serving should start
+    from everything up to now, so yesterday's engagement already shapes today's retrieval (the
+    user tower's recent-items bag). Same model, same ids and order: only the vectors move, as
+    batch features move from the cut snapshot to the latest one. Returns the users re-embedded.
+    """
+    artifacts = RetrievalArtifacts.load(retrieval_dir)
+    profiles = users.drop_duplicates("user_id", keep="last").set_index("user_id")
+    frame = profiles.reindex(artifacts.user_ids).rename_axis("user_id").reset_index()
+    vectors = embed_users(artifacts, frame, events)
+    np.save(retrieval_dir / USER_EMBEDDINGS_FILE, vectors.astype(np.float32))
+    return len(vectors)
+
+
 def candidate_version(instance: dg.DagsterInstance) -> str:
     """The version ``serving_bundle`` last registered: the candidate the gate and promotion judge."""
     event = instance.get_latest_materialization_event(serving_bundle.key)
@@ -122,6 +140,9 @@ def serving_bundle(context: dg.AssetExecutionContext, platform: PlatformResource
         "evaluation": evaluation["models"]["ours"],
     }
     (area.root / "bundle.json").write_text(json.dumps(lineage, indent=2))
+    refreshed = refresh_user_vectors(
+        area.retrieval, read_table(settings.paths, "users"), read_table(settings.paths, "events")
+    )
     record = VersionRecord(
         version=version,
         model_tag=registry.tag(version),
@@ -161,6 +182,7 @@ def serving_bundle(context: dg.AssetExecutionContext, platform: PlatformResource
             "bento": bento_tag,
             "model": record.model_tag,
             "model_version": version,
+            "users_reembedded": refreshed,
             "code_version": record.lineage.code_version,
             "kept_versions": len(registry.records()),
             "archived": dg.MetadataValue.json(archived),

@@ -2,7 +2,9 @@
 
 Inner products of the L2-normalized outputs are cosine similarities, which is what the FAISS
 inner-product index searches. Id embeddings are dropped to the "unknown" row during training so
-the side-feature path alone yields useful vectors for cold users and items.
+the side-feature path alone yields useful vectors for cold users and items. The user tower also
+reads a bag of the user's recent items (its own embedding table, mean-pooled), dropped like ids so
+that profile-only users are trained for too.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from training.data.features import ITEM_KEYS, USER_KEYS
+from training.data.features import ITEM_KEYS, RECENT_KEY, USER_KEYS
 from training.data.vocab import UNKNOWN_INDEX
 
 
@@ -48,7 +50,11 @@ class TwoTowerModel(pl.LightningModule):
         c, d = cardinalities, embedding_dim
         self.user_id = _id_embedding(c["user_idx"], d)
         self.user_side = nn.ModuleDict({k: nn.Embedding(c[k], side_dim) for k in USER_KEYS[1:]})
-        self.user_mlp = _mlp(d + side_dim * len(self.user_side), hidden_dim, d)
+        self.user_recent = nn.EmbeddingBag(c["item_idx"], d, mode="mean", padding_idx=UNKNOWN_INDEX)
+        nn.init.normal_(self.user_recent.weight, std=0.01)
+        with torch.no_grad():
+            self.user_recent.weight[UNKNOWN_INDEX].zero_()
+        self.user_mlp = _mlp(2 * d + side_dim * len(self.user_side), hidden_dim, d)
         self.item_id = _id_embedding(c["item_idx"], d)
         self.item_side = nn.ModuleDict({k: nn.Embedding(c[k], side_dim) for k in ITEM_KEYS[1:4]})
         self.item_title = nn.EmbeddingBag(c["title_tokens"], title_dim, mode="mean", padding_idx=0)
@@ -56,8 +62,13 @@ class TwoTowerModel(pl.LightningModule):
 
     # ---- towers -------------------------------------------------------------------------------
     def encode_users(self, features: dict[str, Tensor]) -> Tensor:
-        """``features`` holds ``USER_KEYS`` int tensors [n]; returns unit vectors [n, d]."""
-        parts = [self.user_id(features["user_idx"])]
+        """``features`` holds ``USER_KEYS`` int tensors [n] and optionally ``RECENT_KEY`` [n, R]
+        (absent: no history); returns unit vectors [n, d]."""
+        ids = features["user_idx"]
+        recent = features.get(RECENT_KEY)
+        if recent is None:
+            recent = torch.full((len(ids), 1), UNKNOWN_INDEX, dtype=torch.long, device=ids.device)
+        parts = [self.user_id(ids), self.user_recent(recent)]
         parts += [self.user_side[k](features[k]) for k in USER_KEYS[1:]]
         return F.normalize(self.user_mlp(torch.cat(parts, dim=1)), dim=1)
 
@@ -79,6 +90,13 @@ class TwoTowerModel(pl.LightningModule):
         drop = torch.rand(ids.shape, device=ids.device) < self.hparams["id_dropout"]
         return ids.masked_fill(drop, UNKNOWN_INDEX)
 
+    def _drop_rows(self, bags: Tensor) -> Tensor:
+        """Empties whole bags at the id-dropout rate: the no-history path must be trained too."""
+        if not self.training or self.hparams["id_dropout"] <= 0:
+            return bags
+        drop = torch.rand(len(bags), device=bags.device) < self.hparams["id_dropout"]
+        return bags.masked_fill(drop.unsqueeze(1), UNKNOWN_INDEX)
+
     def in_batch_loss(self, batch: dict[str, Tensor]) -> Tensor:
         """Weighted softmax of each row's item against the batch's other distinct items.
 
@@ -89,9 +107,11 @@ class TwoTowerModel(pl.LightningModule):
         unique_items, column = torch.unique(batch["item_idx"], return_inverse=True)
         rows = torch.arange(len(column), device=column.device)
         first = torch.full_like(unique_items, len(column)).scatter_reduce(0, column, rows, reduce="amin")
-        users = {k: batch[k] for k in USER_KEYS}
+        users = {k: batch[k] for k in (*USER_KEYS, RECENT_KEY) if k in batch}
         items = {k: batch[k].index_select(0, first) for k in ITEM_KEYS}
         users["user_idx"] = self._drop_ids(users["user_idx"])
+        if RECENT_KEY in users:
+            users[RECENT_KEY] = self._drop_rows(users[RECENT_KEY])
         items["item_idx"] = self._drop_ids(items["item_idx"])
         logits = self.encode_users(users) @ self.encode_items(items).T / self.hparams["temperature"]
         if self.hparams["logq_correction"]:
