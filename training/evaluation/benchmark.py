@@ -117,6 +117,7 @@ def run_protocol(
                     data.user_ids,
                     data.item_ids,
                     config.two_tower,
+                    timestamps=data.time_matrix(),
                 )
         elif source in best:
             factories[source] = functools.partial(_maker(source, seed), **best[source])

@@ -52,6 +52,11 @@ class Interactions:
         matrix.data[:] = 1.0  # duplicates (none by construction) would otherwise sum
         return matrix
 
+    def time_matrix(self) -> sp.csr_matrix:
+        """User x item CSR of each pair's timestamp (float64), for models that read recency."""
+        shape = (self.n_users, self.n_items)
+        return sp.csr_matrix((self.timestamp, (self.users, self.items)), shape=shape, dtype=np.float64)
+
 
 def from_events(events: pd.DataFrame, items: pd.DataFrame | None = None) -> Interactions:
     """Positive events of a world -> unique pairs; every positive event counts as one interaction.

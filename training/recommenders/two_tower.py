@@ -26,6 +26,7 @@ class TwoTowerRecommender:
         item_ids: np.ndarray,
         config: RetrievalConfig | None = None,
         threads: int | None = 1,
+        timestamps: sp.csr_matrix | None = None,
     ) -> None:
         self.users_frame = users[users["user_id"].astype(str).isin(set(map(str, user_ids)))]
         self.items_frame = items[items["item_id"].astype(str).isin(set(map(str, item_ids)))]
@@ -33,16 +34,25 @@ class TwoTowerRecommender:
         self.item_ids = np.asarray(item_ids, dtype=object)
         self.config = config or RetrievalConfig()
         self.threads = threads  # small batches: more threads mostly wait on a shared CPU (threads.py)
+        # [users, items] time of each pair (any superset of the fitted matrix): orders the user
+        # tower's recent-items bag; looked up only for the pairs being fitted, so no test leaks in.
+        self.timestamps = timestamps
         self.user_vectors = np.zeros((0, 0), dtype=np.float32)
         self.item_vectors = np.zeros((0, 0), dtype=np.float32)
 
     def fit(self, matrix: sp.csr_matrix) -> TwoTowerRecommender:
         coo = matrix.tocoo()
+        when = (
+            np.asarray(self.timestamps[coo.row, coo.col], dtype=np.float64).ravel()
+            if self.timestamps is not None
+            else np.zeros(coo.nnz)
+        )
         events = pd.DataFrame(
             {
                 "user_id": self.user_ids[coo.row],
                 "item_id": self.item_ids[coo.col],
                 "event_type": "click",
+                "timestamp": pd.to_datetime(when, unit="s", utc=True),
             }
         )
         with torch_threads(self.threads):
