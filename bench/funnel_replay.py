@@ -2,7 +2,8 @@
 
 ``python -m bench.funnel_replay [--seeds 0 1 2]`` on a home where the loop has run (``make build``;
 ``RECO_HOME`` picks it). For each seed it trains both ranker stages on the home's training set (as
-the ``ranking_model`` asset does, seed aside), exports them to a scratch folder and replays the
+the ``ranking_model`` asset does, seed aside: the full stage is a bag of ``RankerConfig.bag_size``
+members seeded from it), exports them to a scratch folder and replays the
 funnel at the label cut over the held-out evaluation users (as ``offline_evaluation`` does). The
 staged models are left untouched. One seed can flatter or sink a small margin; the spread says
 whether "ours beats two-tower" holds. Figures go to ``bench/results/funnel_replay.json``.
@@ -37,7 +38,7 @@ from orchestration.defs.ranking.replay import (
 from training.config import RankerConfig
 from training.export import export_ranker, load_ranker
 from training.light_ranker import export_light_ranker, load_light_ranker
-from training.ranking import train_light_ranker, train_ranker
+from training.ranking import train_light_ranker, train_ranker_bag
 
 METRICS = ("ndcg@10", "recall@10", "ndcg@20", "recall@20")
 
@@ -49,7 +50,7 @@ def replay_seed(platform_resource: PlatformResource, frame: pd.DataFrame, seed: 
     test = evaluation_sample(fresh, RETRIEVAL.eval_users, platform_resource.seed)
     config = dataclasses.replace(RankerConfig(), seed=seed)
     started = time.perf_counter()
-    full = train_ranker(frame, config, progress=False)
+    full = train_ranker_bag(frame, config, progress=False)
     light = train_light_ranker(frame, config, progress=False)
     trained = time.perf_counter() - started
     funnel = load_replay(settings, split.cut, seen, with_ranker=False)
@@ -63,6 +64,7 @@ def replay_seed(platform_resource: PlatformResource, frame: pd.DataFrame, seed: 
         "seed": seed,
         "users": len(test),
         "val_auc": round(full.val_auc, 4),
+        "member_val_auc": [round(a, 4) for a in full.member_auc],
         "train_seconds": round(trained, 1),
         "replay_seconds": round(time.perf_counter() - started, 1),
         "models": {m: {k: round(r[k], 4) for k in METRICS} for m, r in results.items()},

@@ -16,6 +16,7 @@ from bento.sources import RetrievalSources
 from training.candidates.content import ContentIndex
 from training.index.faiss_index import ItemIndex
 from training.light_ranker import WEIGHTS_FILE, LightRanker, load_light_ranker
+from training.retrieval import SERVED_USER_EMBEDDINGS_FILE, USER_EMBEDDINGS_FILE
 
 
 @dataclass
@@ -55,7 +56,7 @@ class ServingBundle:
             model_version=lineage["model_version"],
             features_as_of=datetime.fromisoformat(lineage["time_split"]["end"]),
             user_positions={u: i for i, u in enumerate(user_ids)},
-            user_embeddings=np.load(retrieval / "user_embeddings.npy"),
+            user_embeddings=np.load(_served_user_vectors(retrieval)),
             item_positions=pd.Series(np.arange(len(item_ids)), index=item_ids),
             item_embeddings=np.load(retrieval / "item_embeddings.npy"),
             index=ItemIndex.load(root / "index"),
@@ -133,3 +134,9 @@ class ServingBundle:
             self.index.remove([item_id])
             self.sources.remove_item(item_id)
             self._api_items.pop(item_id, None)
+
+
+def _served_user_vectors(retrieval: Path) -> Path:
+    """Vectors re-embedded with all events when the bundle has them, else the cut's."""
+    served = retrieval / SERVED_USER_EMBEDDINGS_FILE
+    return served if served.exists() else retrieval / USER_EMBEDDINGS_FILE

@@ -55,6 +55,8 @@ class RankerConfig:
     max_steps: int = 2_000
     val_fraction: float = 0.1
     seed: int = 7
+    bag_size: int = 3  # rankers averaged in the served model, seeds seed, seed+1, ... (same split)
+    split_seed: int | None = None  # the holdout's seed when it must not follow ``seed`` (bag members)
     # The light first stage (per-surface logistic regression) trains on the same rows and split.
     light_lr: float = 1e-2
     light_weight_decay: float = 1e-4

@@ -21,7 +21,7 @@ import torch
 
 from contracts.features import RANKER_INPUTS, RANKING_SERVICE
 from contracts.schemas import SURFACES
-from training.models.ranking.ranker import RankerModel, RankerNet
+from training.models.ranking.ranker import RankerBag, RankerModel, RankerNet
 
 MODEL_FILE = "ranker.pt"
 MANIFEST_FILE = "ranker_manifest.json"
@@ -32,7 +32,9 @@ class ManifestMismatchError(RuntimeError):
     """The exported model was trained against a different feature contract than this code's."""
 
 
-def export_ranker(model: RankerModel | RankerNet, out_dir: str | Path, model_version: str) -> Path:
+def export_ranker(
+    model: RankerModel | RankerNet | RankerBag, out_dir: str | Path, model_version: str
+) -> Path:
     """Write ``ranker.pt`` (TorchScript, CPU) and ``ranker_manifest.json``; returns ``out_dir``."""
     net = model.net if isinstance(model, RankerModel) else model
     out = Path(out_dir)

@@ -28,7 +28,8 @@ from training.models.retrieval.two_tower import TwoTowerModel
 from training.trainer import make_trainer
 
 ENCODE_BATCH = 8192
-USER_EMBEDDINGS_FILE = "user_embeddings.npy"
+USER_EMBEDDINGS_FILE = "user_embeddings.npy"  # as of the training data (the cut): offline stages
+SERVED_USER_EMBEDDINGS_FILE = "served_user_embeddings.npy"  # re-embedded with all events: serving
 
 
 @dataclass

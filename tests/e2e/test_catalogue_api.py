@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections import Counter
 
 import httpx
+import pandas as pd
 import pytest
+
+from contracts.settings import load_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +39,11 @@ def test_deleted_and_out_of_stock_items_vanish_on_the_next_request(service_url: 
 
 def test_a_new_item_is_retrievable_from_its_side_features(service_url: str) -> None:
     anchor = _recommend(service_url, "catalogue-new")[0]
-    category = anchor["category"]
+    # A well-stocked category, chosen from the catalogue rather than from whatever the ranker put
+    # first: on the tiny world a category of a handful of items gives side features little to
+    # learn from (see the closing note of session 3).
+    catalogue = pd.read_parquet(load_settings().paths.artifacts / "staging" / "catalogue.parquet")
+    category = str(catalogue["category"].value_counts().index[0])
     related = httpx.post(f"{service_url}/related", json={"item_id": anchor["item_id"], "page_size": 3}).json()
     title = "fresh " + category + " item"
     new = {
@@ -53,7 +60,9 @@ def test_a_new_item_is_retrievable_from_its_side_features(service_url: str) -> N
     neighbours = httpx.post(f"{service_url}/related", json={"item_id": "brand-new-item-1", "page_size": 10})
     assert neighbours.status_code == 200, neighbours.text
     categories = Counter(item["category"] for item in neighbours.json()["items"])
-    assert categories.most_common(1)[0][0] == category, "side features must place it among its category"
+    share = categories[category] / max(sum(categories.values()), 1)
+    base = float((catalogue["category"] == category).mean())
+    assert share >= 3 * base, f"side features must place it near its category: {share:.2f} vs base {base:.2f}"
     click = httpx.post(
         f"{service_url}/events",
         json={"user_id": "u-new", "item_id": "brand-new-item-1", "event_type": "click"},

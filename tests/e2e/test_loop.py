@@ -68,7 +68,7 @@ def test_served_user_vectors_include_history_after_the_cut(tiny_platform) -> Non
     import numpy as np
 
     from orchestration.defs.common.warehouse import read_table
-    from training.retrieval import RetrievalArtifacts, embed_users
+    from training.retrieval import SERVED_USER_EMBEDDINGS_FILE, RetrievalArtifacts, embed_users
 
     _, result = tiny_platform
     [bundle] = [
@@ -79,11 +79,14 @@ def test_served_user_vectors_include_history_after_the_cut(tiny_platform) -> Non
     assert bundle.materialization.metadata["users_reembedded"].value == len(artifacts.user_ids)
     users = read_table(paths, "users").set_index("user_id").reindex(artifacts.user_ids).reset_index()
     events = read_table(paths, "events")
-    np.testing.assert_allclose(artifacts.user_embeddings, embed_users(artifacts, users, events), atol=1e-5)
+    served = np.load(paths.artifacts / "staging" / "retrieval" / SERVED_USER_EMBEDDINGS_FILE)
+    np.testing.assert_allclose(served, embed_users(artifacts, users, events), atol=1e-5)
     cut = json.loads((paths.features / "time_split.json").read_text())["cut"]
     before = events[events["timestamp"] < pd.Timestamp(cut)]
     at_cut = embed_users(artifacts, users, before)
-    assert not np.allclose(artifacts.user_embeddings, at_cut, atol=1e-4), "serving kept the cut's vectors"
+    assert not np.allclose(served, at_cut, atol=1e-4), "serving kept the cut's vectors"
+    # The offline stages' vectors stay as of the cut: re-running them must not see the label window.
+    np.testing.assert_allclose(artifacts.user_embeddings, at_cut, atol=1e-5)
 
 
 def test_ranker_trains_on_replayed_pools_and_never_on_evaluated_users(tiny_platform) -> None:

@@ -62,7 +62,8 @@ class RankingDataModule(pl.LightningDataModule):
         if self.n_rows == 0:
             raise ValueError("empty ranking frame: nothing to train on")
         everything = ColumnBatchDataset(frame_to_tensors(self.frame))
-        train_rows, val_rows = seeded_split(self.n_rows, self.config.val_fraction, self.config.seed)
+        split_seed = self.config.seed if self.config.split_seed is None else self.config.split_seed
+        train_rows, val_rows = seeded_split(self.n_rows, self.config.val_fraction, split_seed)
         self.train_set = everything.subset(train_rows)
         self.val_set = everything.subset(val_rows)
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from training.retrieval import USER_EMBEDDINGS_FILE
+from training.retrieval import SERVED_USER_EMBEDDINGS_FILE, USER_EMBEDDINGS_FILE
 
 USER_COLUMN = "user_id"
 USER_IDS_FILE = "user_ids.json"
@@ -72,15 +72,18 @@ def scrub_parquet(path: Path, users: set[str]) -> int:
 
 
 def scrub_user_index(directory: Path, users: set[str]) -> int:
-    """Remove users from a retrieval model's user ids and embeddings (rows stay aligned)."""
+    """Remove users from a retrieval model's user ids and both embedding files (rows stay aligned)."""
     ids: list[str] = json.loads((directory / USER_IDS_FILE).read_text())
     keep = [i for i, user in enumerate(ids) if user not in users]
     dropped = len(ids) - len(keep)
     if dropped:
-        embeddings = np.load(directory / USER_EMBEDDINGS_FILE)[keep]
-        tmp = directory / f".{USER_EMBEDDINGS_FILE}.scrub.tmp.npy"
-        np.save(tmp, embeddings)
-        os.replace(tmp, directory / USER_EMBEDDINGS_FILE)
+        for name in (USER_EMBEDDINGS_FILE, SERVED_USER_EMBEDDINGS_FILE):
+            if not (directory / name).exists():
+                continue
+            embeddings = np.load(directory / name)[keep]
+            tmp = directory / f".{name}.scrub.tmp.npy"
+            np.save(tmp, embeddings)
+            os.replace(tmp, directory / name)
         ids_tmp = directory / f".{USER_IDS_FILE}.scrub.tmp"
         ids_tmp.write_text(json.dumps([ids[i] for i in keep]))
         os.replace(ids_tmp, directory / USER_IDS_FILE)

@@ -43,7 +43,7 @@ from training.candidates.cross_scores import row_source_scores
 from training.config import RankerConfig
 from training.export import export_ranker
 from training.light_ranker import export_light_ranker
-from training.ranking import train_light_ranker, train_ranker
+from training.ranking import train_light_ranker, train_ranker_bag
 from training.retrieval import RetrievalArtifacts
 
 GROUP = "ranking"
@@ -163,11 +163,12 @@ def _replay_rows(
 
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[training_set], freshness_policy=DAILY_LOOP)
 def ranking_model(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-    """Shared-base ranker with a head per surface, exported to TorchScript with its feature manifest."""
+    """Shared-base ranker with a head per surface (a bag of ``RankerConfig.bag_size`` averaged
+    seeds), exported to TorchScript with its feature manifest; plus the light first stage."""
     paths = platform.settings.paths
     frame = pd.read_parquet(paths.features / TRAINING_SET_FILE)
     config = RankerConfig()
-    result = train_ranker(frame, config, progress=platform.progress)
+    result = train_ranker_bag(frame, config, progress=platform.progress)
     light = train_light_ranker(frame, config, progress=platform.progress)
     version = f"v{pd.Timestamp.now(tz='UTC'):%Y%m%d%H%M%S}"
     export_ranker(result.model, staging(paths).ranker, version)
@@ -184,5 +185,7 @@ def ranking_model(context: dg.AssetExecutionContext, platform: PlatformResource)
             "train_seconds": round(result.train_seconds, 2),
             "light_train_seconds": round(light.train_seconds, 2),
             "rows": result.n_rows,
+            "bag_size": len(result.member_auc),
+            "member_val_auc": dg.MetadataValue.json([round(a, 4) for a in result.member_auc]),
         }
     )

@@ -40,7 +40,7 @@ from orchestration.defs.serving.registry import (
 )
 from training.export import read_manifest
 from training.index.faiss_index import META_FILE as INDEX_META_FILE
-from training.retrieval import USER_EMBEDDINGS_FILE, RetrievalArtifacts, embed_users
+from training.retrieval import SERVED_USER_EMBEDDINGS_FILE, RetrievalArtifacts, embed_users
 
 GROUP = "serving"
 BENTO_NAME = "reco"
@@ -92,18 +92,19 @@ def _index_summary(index_dir: Path) -> dict[str, object]:
 
 
 def refresh_user_vectors(retrieval_dir: Path, users: pd.DataFrame, events: pd.DataFrame) -> int:
-    """Re-embed every user with the trained user tower and *all* events, in place.
+    """Re-embed every user with the trained user tower and *all* events, for serving only.
 
-    The model and the offline evaluation use the history before the cut; serving should start
-    from everything up to now, so yesterday's engagement already shapes today's retrieval (the
-    user tower's recent-items bag). Same model, same ids and order: only the vectors move, as
-    batch features move from the cut snapshot to the latest one. Returns the users re-embedded.
+    The model, the ranker's training set and the offline evaluation use vectors as of the cut
+    (``user_embeddings.npy``, left untouched so that re-running any of them cannot see the label
+    window); serving should start from everything up to now, so yesterday's engagement already
+    shapes today's retrieval (the recent-items bag). Same model, ids and order, a separate file
+    (``served_user_embeddings.npy``) the bundle prefers. Returns the users re-embedded.
     """
     artifacts = RetrievalArtifacts.load(retrieval_dir)
     profiles = users.drop_duplicates("user_id", keep="last").set_index("user_id")
     frame = profiles.reindex(artifacts.user_ids).rename_axis("user_id").reset_index()
     vectors = embed_users(artifacts, frame, events)
-    np.save(retrieval_dir / USER_EMBEDDINGS_FILE, vectors.astype(np.float32))
+    np.save(retrieval_dir / SERVED_USER_EMBEDDINGS_FILE, vectors.astype(np.float32))
     return len(vectors)
 
 
