@@ -92,5 +92,6 @@ def distinct_row_times(timestamps: pd.Series) -> pd.Series:
     this, each user (and each item) would keep one of its hundreds of rows. The k-th row at a
     given instant moves k microseconds later, far below the spacing of feature snapshots.
     """
-    nudge = timestamps.groupby(timestamps).cumcount().to_numpy()
-    return timestamps + pd.to_timedelta(nudge, unit="us")
+    stamps = pd.to_datetime(timestamps, utc=True)  # impression and replay rows may mix dtypes
+    nudge = stamps.groupby(stamps).cumcount().to_numpy()
+    return stamps + pd.to_timedelta(nudge, unit="us")
