@@ -30,6 +30,7 @@ from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.features.assets import load_split
 from orchestration.defs.ranking.assets import TRAINING_SET_FILE
 from orchestration.defs.ranking.replay import (
+    OfflineFunnel,
     evaluate_replay,
     evaluation_sample,
     label_window_positives,
@@ -43,17 +44,15 @@ from training.ranking import train_light_ranker, train_ranker_bag
 METRICS = ("ndcg@10", "recall@10", "ndcg@20", "recall@20")
 
 
-def replay_seed(platform_resource: PlatformResource, frame: pd.DataFrame, seed: int) -> dict[str, Any]:
-    settings = platform_resource.settings
-    split = load_split(platform_resource)
-    seen, fresh = label_window_positives(read_table(settings.paths, "events"), split.cut)
-    test = evaluation_sample(fresh, RETRIEVAL.eval_users, platform_resource.seed)
+def replay_seed(
+    funnel: OfflineFunnel, test: dict[str, set[str]], frame: pd.DataFrame, seed: int
+) -> dict[str, Any]:
+    """Train both stages with ``seed``, put them into ``funnel`` and replay the held-out users."""
     config = dataclasses.replace(RankerConfig(), seed=seed)
     started = time.perf_counter()
     full = train_ranker_bag(frame, config, progress=False)
     light = train_light_ranker(frame, config, progress=False)
     trained = time.perf_counter() - started
-    funnel = load_replay(settings, split.cut, seen, with_ranker=False)
     with tempfile.TemporaryDirectory(prefix="replay-ranker-") as folder:
         export_ranker(full.model, folder, f"bench-seed{seed}")
         export_light_ranker(light.model, folder, f"bench-seed{seed}")
@@ -76,10 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args(argv)
     resource = PlatformResource.from_env()
-    frame = pd.read_parquet(resource.settings.paths.features / TRAINING_SET_FILE)
+    settings = resource.settings
+    frame = pd.read_parquet(settings.paths.features / TRAINING_SET_FILE)
+    split = load_split(resource)
+    seen, fresh = label_window_positives(read_table(settings.paths, "events"), split.cut)
+    test = evaluation_sample(fresh, RETRIEVAL.eval_users, resource.seed)
+    funnel = load_replay(settings, split.cut, seen, with_ranker=False)  # once: seeds swap rankers
     runs = []
     for seed in args.seeds:
-        run = replay_seed(resource, frame, seed)
+        run = replay_seed(funnel, test, frame, seed)
         print({"seed": seed, **{m: r["ndcg@10"] for m, r in run["models"].items()}})
         runs.append(run)
     ours = [r["models"]["ours"]["ndcg@10"] for r in runs]

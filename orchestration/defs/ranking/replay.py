@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import torch
 
 from bento.funnel.candidates import affinity, merge_sources
 from bento.sources import RetrievalSources
@@ -34,6 +33,7 @@ from training.export import LoadedRanker, load_ranker
 from training.index.faiss_index import ItemIndex
 from training.light_ranker import WEIGHTS_FILE as LIGHT_WEIGHTS
 from training.light_ranker import LightRanker, keep_top, load_light_ranker
+from training.recommenders.threads import torch_threads
 from training.retrieval import RetrievalArtifacts
 
 EVAL_SURFACE = "home_feed"
@@ -203,9 +203,5 @@ def evaluate_replay(funnel: OfflineFunnel, test: dict[str, set[str]]) -> dict[st
         "two_tower": lambda batch, n: [funnel.rank(u, n, use_ranker=False) for u in batch],
         "popularity": popularity,
     }
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # per-user batches are small: extra threads only contend
-    try:
+    with torch_threads(1):  # per-user batches are small: extra threads only contend
         return {name: evaluate_topk(fn, test, ks=RETRIEVAL.ks) for name, fn in models.items()}
-    finally:
-        torch.set_num_threads(threads)
