@@ -29,6 +29,7 @@ from bento.catalogue.writes import CatalogueWriter
 from bento.errors import UnknownItemError
 from bento.features import OnlineFeatures
 from bento.funnel.pipeline import Funnel, FunnelResult
+from bento.http_guard import HttpGuard
 from bento.ingestion.event_log import EventLog
 from bento.ingestion.events import EventIngestor
 from bento.ingestion.rate_limit import TokenBuckets
@@ -276,3 +277,7 @@ class Recommender:
             {"error": f"rate limit exceeded for client {client!r}; retry after {retry_after} s"},
             status_code=HTTPStatus.TOO_MANY_REQUESTS,
         )
+
+
+# Oversized bodies (413) and non-JSON content types (415) are refused before BentoML reads them.
+Recommender.add_asgi_middleware(HttpGuard)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from contracts.schemas import DEVICES, EVENT_TYPES, SURFACES
 
@@ -19,6 +19,36 @@ assert set(Device.__args__) == set(DEVICES)  # type: ignore[attr-defined]
 
 MAX_PAGE_SIZE = 100
 MAX_ID_LENGTH = 128
+MAX_TITLE_LENGTH = 1_000
+MAX_AMOUNT = 1e9  # prices and event values: beyond this a feature overflows rather than informs
+# Ids travel into SQLite, Feast, Redis keys, log lines and file names: printable ASCII letters, digits
+# and a few separators only (no NUL, no control characters, no spaces, no lone surrogates).
+ID_CHARS = "A-Za-z0-9._:@/+=~-"
+ID_PATTERN = rf"^[{ID_CHARS}]+$"
+# Free text (titles, categories, brands, flags): anything printable, no control characters.
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+# Timestamps a pandas column can hold, with room: outside this a date is a typo or an attack.
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=TEXT_PATTERN)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TITLE_LENGTH, pattern=TEXT_PATTERN)]
+Flag = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH, pattern=TEXT_PATTERN)]  # "" clears it
+SessionId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH, pattern=rf"^[{ID_CHARS}]*$")]
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+
+
+def _in_range(ts: datetime) -> datetime:
+    """``ts`` in UTC if it lies between 1970 and 2200; a ValueError (a 400), never an overflow."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    try:
+        utc = ts.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59-23:59 shifted past year 9999
+        raise ValueError("timestamp is out of range") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(f"timestamp must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return utc
 
 
 class Strict(BaseModel):
@@ -28,35 +58,35 @@ class Strict(BaseModel):
 class RequestContext(Strict):
     device: Device | None = None
     hour_of_day: int | None = Field(default=None, ge=0, le=23)
-    session_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    session_id: SessionId | None = None
 
 
 class RecommendRequest(Strict):
-    user_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    user_id: Id
     surface: Surface = "home_feed"
     page_size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
     context: RequestContext = Field(default_factory=RequestContext)
 
 
 class RelatedRequest(Strict):
-    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
-    user_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
+    item_id: Id
+    user_id: Id | None = None
     page_size: int = Field(default=10, ge=1, le=MAX_PAGE_SIZE)
 
 
 class EventIn(Strict):
     """One behaviour event as a client posts it."""
 
-    event_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
-    user_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
-    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    event_id: Id | None = None
+    user_id: Id
+    item_id: Id
     event_type: EventType
     timestamp: datetime | None = None
     surface: Surface | None = None
     position: int | None = Field(default=None, ge=0, le=10_000)
-    session_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    session_id: SessionId | None = None
     device: Device | None = None
-    value: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    value: Amount | None = None
 
     @field_validator("timestamp")
     @classmethod
@@ -65,7 +95,7 @@ class EventIn(Strict):
             return None
         if ts.tzinfo is None:
             raise ValueError("timestamp must carry a timezone, e.g. 2026-01-01T12:00:00Z")
-        ts = ts.astimezone(UTC)
+        ts = _in_range(ts)
         if (ts - datetime.now(UTC)).total_seconds() > 300:
             raise ValueError("timestamp is more than 5 minutes in the future")
         return ts
@@ -125,29 +155,45 @@ class BatchAck(BaseModel):
 class ItemIn(Strict):
     """A catalogue item as the catalogue service writes it (create, or replace every attribute)."""
 
-    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
-    category: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
-    title: str = Field(min_length=1, max_length=1_000)
-    brand: str = Field(default="unknown", min_length=1, max_length=MAX_ID_LENGTH)
-    price: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    item_id: Id
+    category: Label
+    title: Title
+    brand: Label = "unknown"
+    price: Amount | None = None
     in_stock: bool = True
     sponsored: bool = False
     created_at: datetime | None = None
+
+    @field_validator("created_at")
+    @classmethod
+    def _plausible(cls, ts: datetime | None) -> datetime | None:
+        """Naive times are taken as UTC (as before); the range keeps pandas from overflowing."""
+        return None if ts is None else _in_range(ts)
+
+
+ITEM_CHANGES = ("price", "in_stock", "title", "policy_flag")
 
 
 class ItemUpdate(Strict):
     """A partial change: only the fields given (not null) are changed. ``policy_flag`` removes the
     item from every surface until it is cleared with an empty string."""
 
-    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
-    price: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    item_id: Id
+    price: Amount | None = None
     in_stock: bool | None = None
-    title: str | None = Field(default=None, min_length=1, max_length=1_000)
-    policy_flag: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
+    title: Title | None = None
+    policy_flag: Flag | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> ItemUpdate:
+        """An update that changes nothing is a client mistake (and would be an empty SQL SET)."""
+        if all(getattr(self, name) is None for name in ITEM_CHANGES):
+            raise ValueError(f"nothing to change: give at least one of {', '.join(ITEM_CHANGES)}")
+        return self
 
 
 class ItemRef(Strict):
-    item_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    item_id: Id
 
 
 class ItemAck(BaseModel):
@@ -159,7 +205,7 @@ class ItemAck(BaseModel):
 class ForgetRequest(Strict):
     """Erase everything the platform holds about one user (right to erasure)."""
 
-    user_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    user_id: Id
 
 
 class ForgetReceipt(BaseModel):
