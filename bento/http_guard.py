@@ -13,7 +13,6 @@ import os
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field
@@ -97,37 +96,43 @@ class HttpGuard:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        reader = _BodyReader(receive)
         rejection = check_headers(Headers(scope=scope), self.limits.max_body_bytes)
         if rejection is None:
-            body, ending = await _read_at_most(receive, self.limits.max_body_bytes)
-            if ending == "gone":
-                return
-            if ending == "whole":
+            body = await reader.read(self.limits.max_body_bytes)
+            if body is not None and not reader.gone:
                 await self.app(scope, _replay(body, receive), send)
                 return
             rejection = _too_large(self.limits.max_body_bytes)
-        await _read_at_most(receive, self.limits.drain_bytes)  # unread data would reset the socket
-        await rejection.response()(scope, receive, send)
+        await reader.read(self.limits.drain_bytes)  # unread data would reset the socket
+        if not reader.gone:
+            await rejection.response()(scope, receive, send)
 
 
-Ending = Literal["whole", "too_large", "gone"]
+class _BodyReader:
+    """Reads a body off an ASGI receive channel and remembers whether it has ended: a receive after
+    the last chunk waits for the client to disconnect, so it must never be called then."""
 
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.ended = self.gone = False
 
-async def _read_at_most(receive: Receive, limit: int) -> tuple[bytes, Ending]:
-    """The body if it ends within ``limit`` bytes; else how the reading stopped."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # http.disconnect: the client went away
-            return b"", "gone"
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return b"", "too_large"
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks), "whole"
+    async def read(self, limit: int) -> bytes | None:
+        """The rest of the body if it fits in ``limit`` bytes, else None (stopping past the limit)."""
+        chunks: list[bytes] = []
+        size = 0
+        while not self.ended:
+            message = await self.receive()
+            if message["type"] != "http.request":  # http.disconnect: the client went away
+                self.ended = self.gone = True
+                break
+            chunk = message.get("body", b"")
+            self.ended = not message.get("more_body", False)
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -35,7 +35,9 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH,
 Title = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TITLE_LENGTH, pattern=TEXT_PATTERN)]
 Flag = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH, pattern=TEXT_PATTERN)]  # "" clears it
 SessionId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH, pattern=rf"^[{ID_CHARS}]*$")]
-Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+# Numbers and flags are strict: true is not a price, "20" not a page size, "maybe" not in stock.
+Amount = Annotated[float, Field(strict=True, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+FlagBool = Annotated[bool, Field(strict=True)]
 
 
 def _in_range(ts: datetime) -> datetime:
@@ -57,21 +59,21 @@ class Strict(BaseModel):
 
 class RequestContext(Strict):
     device: Device | None = None
-    hour_of_day: int | None = Field(default=None, ge=0, le=23)
+    hour_of_day: int | None = Field(default=None, strict=True, ge=0, le=23)
     session_id: SessionId | None = None
 
 
 class RecommendRequest(Strict):
     user_id: Id
     surface: Surface = "home_feed"
-    page_size: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
+    page_size: int = Field(default=20, strict=True, ge=1, le=MAX_PAGE_SIZE)
     context: RequestContext = Field(default_factory=RequestContext)
 
 
 class RelatedRequest(Strict):
     item_id: Id
     user_id: Id | None = None
-    page_size: int = Field(default=10, ge=1, le=MAX_PAGE_SIZE)
+    page_size: int = Field(default=10, strict=True, ge=1, le=MAX_PAGE_SIZE)
 
 
 class EventIn(Strict):
@@ -83,7 +85,7 @@ class EventIn(Strict):
     event_type: EventType
     timestamp: datetime | None = None
     surface: Surface | None = None
-    position: int | None = Field(default=None, ge=0, le=10_000)
+    position: int | None = Field(default=None, strict=True, ge=0, le=10_000)
     session_id: SessionId | None = None
     device: Device | None = None
     value: Amount | None = None
@@ -160,8 +162,8 @@ class ItemIn(Strict):
     title: Title
     brand: Label = "unknown"
     price: Amount | None = None
-    in_stock: bool = True
-    sponsored: bool = False
+    in_stock: FlagBool = True
+    sponsored: FlagBool = False
     created_at: datetime | None = None
 
     @field_validator("created_at")
@@ -180,7 +182,7 @@ class ItemUpdate(Strict):
 
     item_id: Id
     price: Amount | None = None
-    in_stock: bool | None = None
+    in_stock: FlagBool | None = None
     title: Title | None = None
     policy_flag: Flag | None = None
 
