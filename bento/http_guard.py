@@ -28,7 +28,7 @@ JSON_MEDIA_TYPE = "application/json"
 
 
 class HttpLimits(BaseModel):
-    # 1 MiB: a full /events/batch (1,000 events) is about 250 KB.
+    # 1 MiB: a full /events/batch (1,000 events) is about 300 KB.
     max_body_bytes: int = Field(1_048_576, ge=1)
     # After a 413 the guard reads and drops up to this much more, so the client can read the answer
     # (closing a socket with unread data resets it); a client that sends more is cut off.
