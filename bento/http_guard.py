@@ -10,6 +10,7 @@ most the limit, and hands it on unchanged. JSON and field validation stay with t
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -25,6 +26,7 @@ from contracts.settings import REPO_ROOT
 HTTP_CONFIG = REPO_ROOT / "config" / "http.yaml"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 JSON_MEDIA_TYPE = "application/json"
+DIGITS = re.compile(r"[0-9]+")
 
 
 class HttpLimits(BaseModel):
@@ -54,7 +56,7 @@ def check_headers(headers: Headers, max_body_bytes: int) -> Rejection | None:
     """What is wrong with a body-carrying request's headers, before any of the body is read."""
     length = headers.get("content-length")
     if length is not None:
-        if not length.strip().isdigit():
+        if not DIGITS.fullmatch(length.strip()):  # str.isdigit would pass "²", which int() refuses
             return Rejection(HTTPStatus.BAD_REQUEST, f"Content-Length {length!r} is not a byte count")
         if int(length) > max_body_bytes:
             return _too_large(max_body_bytes)
@@ -100,7 +102,9 @@ class HttpGuard:
         rejection = check_headers(Headers(scope=scope), self.limits.max_body_bytes)
         if rejection is None:
             body = await reader.read(self.limits.max_body_bytes)
-            if body is not None and not reader.gone:
+            if reader.gone:
+                return
+            if body is not None:
                 await self.app(scope, _replay(body, receive), send)
                 return
             rejection = _too_large(self.limits.max_body_bytes)

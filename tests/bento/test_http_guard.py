@@ -102,6 +102,7 @@ def test_gets_pass_untouched() -> None:
         ({"content-type": 'application/json; charset="utf-8"'}, None),
         ({"content-type": "application/json; charset=latin-1"}, 415),
         ({"content-type": "application/json", "content-length": "12abc"}, 400),
+        ({"content-type": "application/json", "content-length": "\u00b2"}, 400),
         ({"content-type": "application/json", "content-length": str(LIMIT + 1)}, 413),
         ({"content-type": "text/plain", "content-length": str(LIMIT + 1)}, 413),
         ({}, 415),
