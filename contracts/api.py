@@ -37,7 +37,7 @@ Flag = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH, pattern=TEXT_P
 SessionId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH, pattern=rf"^[{ID_CHARS}]*$")]
 # Numbers and flags are strict: true is not a price, "20" not a page size, "maybe" not in stock.
 Amount = Annotated[float, Field(strict=True, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
-FlagBool = Annotated[bool, Field(strict=True)]
+StrictBool = Annotated[bool, Field(strict=True)]
 
 
 def _in_range(ts: datetime) -> datetime:
@@ -162,8 +162,8 @@ class ItemIn(Strict):
     title: Title
     brand: Label = "unknown"
     price: Amount | None = None
-    in_stock: FlagBool = True
-    sponsored: FlagBool = False
+    in_stock: StrictBool = True
+    sponsored: StrictBool = False
     created_at: datetime | None = None
 
     @field_validator("created_at")
@@ -182,7 +182,7 @@ class ItemUpdate(Strict):
 
     item_id: Id
     price: Amount | None = None
-    in_stock: FlagBool | None = None
+    in_stock: StrictBool | None = None
     title: Title | None = None
     policy_flag: Flag | None = None
 
