@@ -30,11 +30,14 @@ from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.features.assets import load_split
 from orchestration.defs.ranking.assets import TRAINING_SET_FILE
 from orchestration.defs.ranking.replay import (
+    RANKED,
+    RETRIEVAL_ORDER,
     OfflineFunnel,
     evaluate_replay,
     evaluation_sample,
     label_window_positives,
     load_replay,
+    recent_before,
 )
 from training.config import RankerConfig
 from training.export import export_ranker, load_ranker
@@ -78,16 +81,19 @@ def main(argv: list[str] | None = None) -> int:
     settings = resource.settings
     frame = pd.read_parquet(settings.paths.features / TRAINING_SET_FILE)
     split = load_split(resource)
-    seen, fresh = label_window_positives(read_table(settings.paths, "events"), split.cut)
+    events = read_table(settings.paths, "events")
+    seen, fresh = label_window_positives(events, split.cut)
     test = evaluation_sample(fresh, RETRIEVAL.eval_users, resource.seed)
-    funnel = load_replay(settings, split.cut, seen, with_ranker=False)  # once: seeds swap rankers
+    funnel = load_replay(
+        settings, split.cut, seen, recent_before(events, split.cut), with_ranker=False
+    )  # once: seeds swap rankers
     runs = []
     for seed in args.seeds:
         run = replay_seed(funnel, test, frame, seed)
         print({"seed": seed, **{m: r["ndcg@10"] for m, r in run["models"].items()}})
         runs.append(run)
-    ours = [r["models"]["ours"]["ndcg@10"] for r in runs]
-    retrieval = [r["models"]["two_tower"]["ndcg@10"] for r in runs]
+    ours = [r["models"][RANKED]["ndcg@10"] for r in runs]
+    retrieval = [r["models"][RETRIEVAL_ORDER]["ndcg@10"] for r in runs]
     summary = {
         "ours_ndcg@10_mean": round(statistics.mean(ours), 4),
         "ours_ndcg@10_min": min(ours),

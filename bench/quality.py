@@ -1,21 +1,25 @@
-"""Offline quality under three protocols: our funnel against tuned baselines.
+"""Offline quality of the served funnel under four protocols, against tuned baselines.
 
     python -m bench.quality --dataset ml100k --path ../shared/datasets/ml-100k
     python -m bench.quality --dataset interactions --path FILE [--columns user=uid,item=iid] [--separator ,]
     python -m bench.quality --dataset demo [--path WORLD_DIR]   # generates the demo world if no path
 
-Every protocol (stratified 75/25 per user, random 80/20, temporal last 20% per user) tunes each
-baseline on its validation split, scores full rankings over unseen items and trains our funnel's
-ranker on the same validation split. Writes ``bench/results/quality_<dataset>.json`` (``{"runs":
-[...]}``, other protocols' earlier runs kept) and two PNGs per protocol next to it, and adds each
-(seed, protocol)'s ours-vs-best-baseline NDCG@10 to ``quality_<dataset>_seeds.json``.
+Per protocol (stratified 75/25 per user, random 80/20, temporal = each user's last 20%,
+label_window = the global last 20% by time), each baseline is tuned on its validation split, and
+the platform itself is rebuilt from the training split through its real assets; the bundle's
+``Funnel`` (the code `bentoml serve` runs) answers every test user's page (``served``), and again
+with its ranker off (``served_retrieval_order``). Every model is scored on the same users, with a
+paired bootstrap interval of each served row's NDCG@10 difference to the best baseline.
+``--stacked`` adds the offline-only stacked reference model. Writes
+``bench/results/quality_<dataset>.json`` (other protocols' earlier runs kept), two PNGs per
+protocol, and each (seed, protocol)'s served-vs-best-baseline row in ``quality_<dataset>_seeds.json``.
 ``--seeds-only`` updates just that seeds file (other seeds leave the committed results alone):
 
     python -m bench.quality --dataset ml100k --path ../shared/datasets/ml-100k --seed 1 --seeds-only
 
 The demo world is cut to its ``--max-items`` (default 5,000) most-interacted items, since EASE and
-ItemKNN need a dense item x item matrix; ``--max-users`` samples users. Every model, ours included,
-is evaluated on that same cut.
+ItemKNN need a dense item x item matrix; ``--max-users`` samples users. Every model, the served
+platform included (it is built on the cut's users, items and events), is evaluated on that cut.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,7 @@ import torch
 
 from bench.results_file import RESULTS_DIR
 from contracts.world.io import WorldTables
+from orchestration.defs.evaluation.served import served_models
 from training.evaluation.benchmark import BenchmarkConfig, SideTables, run_protocol
 from training.evaluation.interactions import from_events, restrict
 from training.evaluation.plots import run_figures
@@ -103,17 +107,18 @@ def run(
     results_dir: Path = RESULTS_DIR,
     max_users: int | None = None,
     max_items: int | None = None,
-    two_tower: bool = True,
+    stacked: bool = False,
     command: str = "",
     seeds_only: bool = False,
 ) -> dict[str, Any]:
     """Every protocol on one dataset; returns the results document (written unless ``seeds_only``)."""
     info = machine()
     data = restrict(from_events(world.events, world.items), max_users, max_items, seed)
-    side = SideTables(world.users, world.items) if two_tower else None
+    reference = SideTables(world.users, world.items) if stacked else False
+    served = served_models(world, seed)
     runs = []
     for protocol in protocols:
-        result = run_protocol(data, protocol, config, seed=seed, side=side)
+        result = run_protocol(data, protocol, config, seed=seed, models=served, stacked=reference)
         if not seeds_only:
             figures = run_figures(result, results_dir, f"quality_{dataset}")
             result["figures"] = {k: p.name for k, p in figures.items()}
@@ -143,7 +148,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-users", type=int, help="seeded user sample (default: all users)")
     parser.add_argument("--max-items", type=int, help="most-interacted items kept (demo default: 5000)")
-    parser.add_argument("--no-two-tower", action="store_true", help="leave the two-tower source out")
+    parser.add_argument(
+        "--stacked", action="store_true", help="add the offline-only stacked reference model (slow)"
+    )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument(
         "--seeds-only", action="store_true", help="only add this seed's runs to quality_<dataset>_seeds.json"
@@ -155,17 +162,10 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     world = load(args.dataset, args.path, args.columns, args.separator, args.seed)
     config = BenchmarkConfig()
-    if args.no_two_tower:
-        config = replace(
-            config,
-            funnel=replace(
-                config.funnel, sources=tuple(s for s in config.funnel.sources if s != "two_tower")
-            ),
-        )
     command = "python -m bench.quality " + " ".join(argv if argv is not None else sys.argv[1:])
     document = run(
         args.dataset, world, tuple(args.protocols), args.seed, config, args.results_dir,
-        max_users, max_items, not args.no_two_tower, command, args.seeds_only,
+        max_users, max_items, args.stacked, command, args.seeds_only,
     )  # fmt: skip
     print(f"\nall protocols ({time.perf_counter() - started:.0f} s):\n")
     print(markdown_table(document["runs"]))

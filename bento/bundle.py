@@ -14,6 +14,7 @@ import pandas as pd
 
 from bento.sources import RetrievalSources
 from training.candidates.content import ContentIndex
+from training.candidates.cross_scores import HISTORY_ITEMS, latest_first
 from training.index.faiss_index import ItemIndex
 from training.light_ranker import WEIGHTS_FILE, LightRanker, load_light_ranker
 from training.retrieval import SERVED_USER_EMBEDDINGS_FILE, USER_EMBEDDINGS_FILE
@@ -32,11 +33,16 @@ class ServingBundle:
     item_embeddings: np.ndarray
     index: ItemIndex
     catalogue: pd.DataFrame  # indexed by item_id
-    history: dict[str, set[str]]
+    history: dict[str, set[str]]  # everything each user engaged with: never served to them again
+    recent: dict[str, list[str]]  # their latest engagements, newest first (what scores the
+    # history-based sources: collaborative neighbours, co-interaction and content seeds)
     lists: dict[str, list[str]]
     segment_lists: dict[str, list[str]]
     light_ranker: LightRanker | None = None  # first stage; None: the full ranker scores everything
     sources: RetrievalSources = field(default_factory=RetrievalSources)
+    # False when the ranker lost to retrieval order offline (``bundle.json`` "ranking"): the funnel
+    # then serves retrieval order, never a page worse than its own candidates' order.
+    ranker_enabled: bool = True
     availability: Callable[[], frozenset[str]] | None = None  # the filter store, when attached
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # Items written through the catalogue API since load: re-added to a swapped-in rebuilt index
@@ -50,6 +56,8 @@ class ServingBundle:
         item_ids = json.loads((retrieval / "item_ids.json").read_text())
         fallbacks = json.loads((root / "fallbacks.json").read_text())
         history = pd.read_parquet(root / "history.parquet")
+        if "timestamp" not in history:  # bundles built before engagements carried their time
+            history = history.assign(timestamp=pd.Timestamp(0, tz="UTC"))
         lineage = json.loads((root / "bundle.json").read_text())
         return cls(
             root=root,
@@ -62,12 +70,14 @@ class ServingBundle:
             index=ItemIndex.load(root / "index"),
             catalogue=pd.read_parquet(root / "catalogue.parquet").set_index("item_id"),
             history=history.groupby("user_id")["item_id"].agg(set).to_dict(),
+            recent=latest_first(history, HISTORY_ITEMS),
             lists={k: v for k, v in fallbacks.items() if k != "segments"},
             segment_lists=fallbacks.get("segments", {}),
             light_ranker=(
                 load_light_ranker(root / "ranker") if (root / "ranker" / WEIGHTS_FILE).exists() else None
             ),
             sources=RetrievalSources.load(root, live_trending_file),
+            ranker_enabled=bool(lineage.get("ranking", {}).get("enabled", True)),
         )
 
     def user_vector(self, user_id: str) -> np.ndarray | None:
@@ -124,6 +134,7 @@ class ServingBundle:
         """Erase the user's history and embedding from memory (they are served as a new user)."""
         with self._lock:
             had_history = self.history.pop(user_id, None) is not None
+            self.recent.pop(user_id, None)
             position = self.user_positions.pop(user_id, None)
             if position is not None:
                 self.user_embeddings[position] = 0.0

@@ -22,13 +22,10 @@ import torch
 from bentoml.exceptions import InvalidArgument, NotFound
 from starlette.responses import JSONResponse
 
-from bento.bundle import ServingBundle
-from bento.caching import TTLCache
+from bento.assembly import RANKER_DIR, assemble_funnel
 from bento.catalogue.filter_store import FilterStore
 from bento.catalogue.writes import CatalogueWriter
 from bento.errors import UnknownItemError
-from bento.features import OnlineFeatures
-from bento.funnel.pipeline import Funnel, FunnelResult
 from bento.http_guard import HttpGuard
 from bento.ingestion.event_log import EventLog
 from bento.ingestion.events import EventIngestor
@@ -43,7 +40,6 @@ from bento.ingestion.settings import load_ingestion_config
 from bento.live_index import watch_live_index
 from bento.privacy.forget import UserEraser
 from bento.privacy.ledger import ErasureLedger, ledger_path
-from bento.surfaces import load_serving_config
 from contracts.api import (
     BatchAck,
     EventAck,
@@ -60,8 +56,6 @@ from contracts.api import (
 )
 from contracts.registry import BUNDLE_MODEL, production_tag
 from contracts.settings import load_settings
-from feature_repo.store import open_store
-from training.candidates.trending import TRENDING_FILE
 from training.export import load_ranker
 
 log = logging.getLogger(__name__)
@@ -122,7 +116,7 @@ class Ranker:
         torch.set_num_threads(SCORING_THREADS)
         # load_ranker refuses a manifest that disagrees with the feature contract, then warms every
         # surface head up (finite scores required) before the first request; CUDA OOM -> CPU retry.
-        self.model = load_ranker(Path(self.bundle.path) / "ranker", on_cpu_fallback=_count_cpu_fallback)
+        self.model = load_ranker(Path(self.bundle.path) / RANKER_DIR, on_cpu_fallback=_count_cpu_fallback)
         log.info("ranker %s loaded on %s", self.model.model_version, self.model.device)
 
     @bentoml.api
@@ -138,23 +132,19 @@ class Recommender:
     def __init__(self) -> None:
         settings = load_settings()
         faiss.omp_set_num_threads(SCORING_THREADS)  # one query per request: threads only contend
-        self.artifacts = ServingBundle.load(
-            Path(self.bundle.path), live_trending_file=settings.paths.live_candidates / TRENDING_FILE
+        assembled = assemble_funnel(
+            Path(self.bundle.path),
+            settings,
+            self._score,
+            on_item_lookup=_counted("item_features"),
+            on_result_lookup=_counted("results"),
         )
-        store = open_store(settings)
-        serving = load_serving_config(settings.surfaces_file)
-        items, results = serving.caches.item_features, serving.caches.results
-        self.features = OnlineFeatures(
-            store, items.ttl_s, items.capacity, on_item_lookup=_counted("item_features")
-        )
+        self.artifacts, self.features, self.funnel = assembled.bundle, assembled.features, assembled.funnel
+        store, serving = assembled.store, assembled.serving
         self.filters = FilterStore(settings.paths.filter_store)
         self.filters.seed(self.artifacts.catalogue)
         self.artifacts.availability = self.filters.unavailable
         self.catalogue = CatalogueWriter(self.filters, self.artifacts, self.features, store)
-        response_cache: TTLCache[FunnelResult] = TTLCache(
-            results.capacity, results.ttl_s, on_lookup=_counted("results")
-        )
-        self.funnel = Funnel(self.artifacts, self.features, self._score, serving, results=response_cache)
         self.event_log = EventLog(settings.paths.event_log)
         self.ingestor = EventIngestor(
             self.event_log, self.artifacts.catalogue, on_user_events=self.funnel.note_events

@@ -1,4 +1,5 @@
-"""The non-embedding retrieval sources a bundle carries: content, co-interaction, trending, editorial.
+"""The non-embedding retrieval sources a bundle carries: content, co-interaction, collaborative
+neighbours (item kNN), ALS factors, trending, editorial.
 
 Each is precomputed by its Dagster asset (``orchestration/defs/candidate_generation``) into the
 bundle's ``candidates/`` folder and answers a request with a dictionary or list lookup. A bundle
@@ -19,9 +20,12 @@ from typing import TypeVar
 
 import pandas as pd
 
+from training.candidates.als import ALS_DIR, ALSFactors
 from training.candidates.co_interaction import NEIGHBOURS_FILE, CoInteractionNeighbours
 from training.candidates.content import ContentIndex
+from training.candidates.cross_scores import CrossSources
 from training.candidates.editorial import LISTS_FILE, EditorialLists
+from training.candidates.item_knn import ITEM_KNN_FILE, ItemKNNNeighbours
 from training.candidates.trending import TRENDING_FILE, TrendingLists
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,8 @@ def _optional(path: Path, load: Callable[[Path], T]) -> T | None:
 class RetrievalSources:
     content: ContentIndex | None = None
     co_interaction: CoInteractionNeighbours | None = None
+    item_knn: ItemKNNNeighbours | None = None
+    als: ALSFactors | None = None
     trending: TrendingLists | None = None
     editorial: EditorialLists | None = None
     live_trending_file: Path | None = None
@@ -57,10 +63,16 @@ class RetrievalSources:
         return cls(
             content=_optional(folder / "content", ContentIndex.load),
             co_interaction=_optional(folder / NEIGHBOURS_FILE, CoInteractionNeighbours.load),
+            item_knn=_optional(folder / ITEM_KNN_FILE, ItemKNNNeighbours.load),
+            als=_optional(folder / ALS_DIR, ALSFactors.load),
             trending=_optional(folder / TRENDING_FILE, TrendingLists.load),
             editorial=_optional(folder / LISTS_FILE, EditorialLists.load),
             live_trending_file=live_trending_file,
         )
+
+    def cross(self) -> CrossSources:
+        """The sources whose scores are ranker features."""
+        return CrossSources(self.co_interaction, self.content, self.item_knn, self.als)
 
     def trending_lists(self) -> TrendingLists | None:
         """The bundle's trending lists, or the hourly refresh once one newer than them exists."""

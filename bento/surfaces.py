@@ -19,6 +19,8 @@ class SourceCounts(BaseModel):
     segment: int = Field(0, ge=0)  # popular in the user's segment; cold users get more (cold_start)
     content: int = Field(100, ge=0)  # content neighbours of the user's recent items
     co_interaction: int = Field(100, ge=0)  # items engaged together with the user's recent items
+    item_knn: int = Field(300, ge=0)  # collaborative neighbours of the user's history
+    als: int = Field(300, ge=0)  # ALS factors, the user's history folded in
     editorial: int = Field(20, ge=0)  # pinned by editors for this surface (config/editorial.yaml)
 
 

@@ -21,10 +21,12 @@ MAX_PAGE_SIZE = 100
 MAX_ID_LENGTH = 128
 MAX_TITLE_LENGTH = 1_000
 MAX_AMOUNT = 1e9  # prices and event values: beyond this a feature overflows rather than informs
-# Ids travel into SQLite, Feast, Redis keys, log lines and file names: printable ASCII letters, digits
-# and a few separators only (no NUL, no control characters, no spaces, no lone surrogates).
-ID_CHARS = "A-Za-z0-9._:@/+=~-"
-ID_PATTERN = rf"^[{ID_CHARS}]+$"
+# Ids travel into SQLite, Feast, Redis keys and log lines: printable text with no control
+# characters and no surrounding white space. Any script is fine (real catalogues and user bases are
+# not ASCII, and a user whose id the API refuses could never be served or forgotten).
+# Bidirectional overrides are refused too: an id that renders backwards spoofs logs and dashboards.
+_BAD = r"\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+ID_PATTERN = rf"^[^\s{_BAD}](?:[^{_BAD}]*[^\s{_BAD}])?$"
 # Free text (titles, categories, brands, flags): anything printable, no control characters.
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 # Timestamps a pandas column can hold, with room: outside this a date is a typo or an attack.
@@ -34,7 +36,7 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pa
 Label = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=TEXT_PATTERN)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TITLE_LENGTH, pattern=TEXT_PATTERN)]
 Flag = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH, pattern=TEXT_PATTERN)]  # "" clears it
-SessionId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH, pattern=rf"^[{ID_CHARS}]*$")]
+SessionId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH, pattern=rf"(?:{ID_PATTERN})|^$")]
 # Numbers and flags are strict: true is not a price, "20" not a page size, "maybe" not in stock.
 Amount = Annotated[float, Field(strict=True, ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 StrictBool = Annotated[bool, Field(strict=True)]

@@ -129,6 +129,43 @@ class ContentConfig:
 
 
 @dataclass(frozen=True)
+class ItemKNNConfig:
+    """Collaborative item neighbours (``training.candidates.item_knn``): shrunk cosine over users.
+
+    Defaults sit where tuned ItemKNN lands on MovieLens 100K (hundreds of neighbours, small shrink);
+    ``max_user_items`` bounds the co-occurrence cost of heavy users (and of bots).
+    """
+
+    neighbours: int = 200  # kept per item
+    shrink: float = 10.0  # damps similarities that rest on few common users
+    min_count: float = 1.0  # co-occurrences below this are dropped
+    max_user_items: int = 500  # a user's latest items that count while fitting
+    max_seeds: int = 200  # a request's history items that score the catalogue (newest first)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ALSConfig:
+    """ALS factors served from FAISS with a per-request fold-in (``training.candidates.als``).
+
+    Between what tuned ALS picks on MovieLens 100K (128 factors, regularization 10, alpha 1) and on
+    the demo world (64-512 factors, regularization 100, alpha 15): a middle that neither tunes to.
+    """
+
+    factors: int = 64
+    regularization: float = 10.0
+    alpha: float = 5.0  # confidence of an engagement (an unobserved pair has 1)
+    iterations: int = 15
+    max_seeds: int = 200  # a request's latest engagements that fold in
+    seed: int = 7
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class CoInteractionConfig:
     """Item-to-item neighbours from items engaged close together in a user's history (or session)."""
 

@@ -19,7 +19,7 @@ import pandas as pd
 from bento.bundle import ServingBundle
 from bento.caching import TTLCache
 from bento.features import OnlineFeatures
-from bento.funnel.candidates import affinity, merge_sources
+from bento.funnel.candidates import affinity, fused_retrieval_score, merge_sources
 from bento.funnel.cold_start import cold_start_counts, personal_share
 from bento.funnel.fallback import L0_FULL_RANKING, fallback_items
 from bento.funnel.rerank import REASONS, diversify
@@ -33,13 +33,24 @@ from contracts.api import (
     ResponseMetadata,
 )
 from contracts.features import ranker_inputs
-from training.candidates.cross_scores import recent_items, source_scores
+from training.candidates.cross_scores import (
+    ALS_SCORE,
+    CO_INTERACTION_SCORE,
+    CONTENT_SIMILARITY,
+    CROSS_SCORES,
+    HISTORY_ITEMS,
+    ITEM_KNN_SCORE,
+    SEED_ITEMS,
+    recent_items,
+    source_scores,
+)
 from training.light_ranker import keep_top
 
 log = logging.getLogger(__name__)
 ScoreFn = Callable[[np.ndarray, str], np.ndarray]
 L1_DEGRADED = 1  # ranked on cached/default features, or retrieval order when the ranker fails
 SESSION_QUERY_WEIGHT = 0.5
+RELATED_SIGNALS = (CONTENT_SIMILARITY, CO_INTERACTION_SCORE, ITEM_KNN_SCORE)  # similarity to an item
 JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S = 100_000, 60.0  # far longer than the updater's lag
 
 
@@ -65,9 +76,11 @@ class Funnel:
         score: ScoreFn,
         config: ServingConfig,
         results: TTLCache[FunnelResult] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.bundle, self.features, self.score, self.config = bundle, features, score, config
         self.results = results
+        self.clock = clock  # "now" for item ages and the hour; offline replays set it to the data's end
         # Items a user engaged with whose session push may not have landed yet (the updater is
         # asynchronous): hidden from their next pages so a click never shows its item again.
         self.just_engaged: TTLCache[tuple[str, ...]] = TTLCache(JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S)
@@ -115,10 +128,15 @@ class Funnel:
         try:
             sources = related_sources(self.bundle, anchor, self.config.related_neighbours)
             cands = merge_sources(sources, excluded)
-            cands["retrieval_score"] = affinity(
-                vectors[0] if known[0] else None, *self.bundle.item_vectors(cands["item_id"].tolist())
+            ids = cands["item_id"].tolist()
+            anchor_vector = vectors[0] if known[0] else None
+            cands["retrieval_score"] = affinity(anchor_vector, *self.bundle.item_vectors(ids))
+            # Each neighbour source's similarity to the anchor, fused by rank: the content and
+            # collaborative lists carry an item the two-tower barely knows (one written today).
+            near = source_scores(self.bundle.sources.cross(), [anchor], ids)
+            cands["score"] = fused_retrieval_score(
+                [cands["retrieval_score"].to_numpy(), *(near[name] for name in RELATED_SIGNALS)]
             )
-            cands["score"] = cands["retrieval_score"]
             cands = self._with_catalogue(cands)
             rules = self.config.surface("related_items").rules.to_rules()
             page = diversify(cands, rules, request.page_size)
@@ -140,11 +158,13 @@ class Funnel:
         )
         query = self._query(request.user_id, session_items)
         counts = self._source_counts(request.user_id, user, surface.candidates.model_dump())
+        history = recent_items(session_items, self.bundle.recent.get(request.user_id, []), HISTORY_ITEMS)
         context = RetrievalContext(
             surface=request.surface,
             query=query,
             session_items=list(reversed(session_items)),
-            recent_items=recent_items(session_items, self.bundle.history.get(request.user_id, set())),
+            recent_items=history[:SEED_ITEMS],
+            history=history,
             categories=list(user.get("user_top_categories") or []),
             segment=str(user.get("segment") or ""),
         )
@@ -156,18 +176,31 @@ class Funnel:
             )
         cands["retrieval_score"] = affinity(query, *self.bundle.item_vectors(cands["item_id"].tolist()))
         cands = self._with_catalogue(cands)
+        for name, values in source_scores(
+            self.bundle.sources.cross(), history, cands["item_id"].tolist()
+        ).items():
+            cands[name] = values
+        cands["fused_score"] = fused_retrieval_score(
+            [
+                cands["retrieval_score"].to_numpy(),
+                cands[ITEM_KNN_SCORE].to_numpy(),
+                cands[ALS_SCORE].to_numpy(),
+            ]
+        )
         level, reason, retrieved = L0_FULL_RANKING, None, len(cands)
+        if not self.bundle.ranker_enabled:  # the gate found the ranker worse than retrieval order
+            cands["score"] = cands["fused_score"]
+            page = diversify(cands, surface.rules.to_rules(), request.page_size)
+            return FunnelResult(page, retrieved, 0, level, reason)
         try:
-            cands, scores, item_problem = self._ranked(
-                cands, user, request, surface.full_rank, context.recent_items
-            )
+            cands, scores, item_problem = self._ranked(cands, user, request, surface.full_rank)
             cands["score"], scored = scores, len(cands)
             degraded = degraded or item_problem
             if degraded:  # ranked, but on cached or default features: say so
                 level, reason = L1_DEGRADED, f"feature store unavailable ({degraded})"
         except Exception as error:  # L1: ranker down or returned garbage; keep retrieval order
             log.exception("ranker failed; ordering by retrieval score")
-            cands["score"] = cands["retrieval_score"]
+            cands["score"] = cands["fused_score"]
             level, reason, scored = L1_DEGRADED, f"ranker: {type(error).__name__}: {error}", 0
         page = diversify(cands, surface.rules.to_rules(), request.page_size)
         return FunnelResult(page, retrieved, scored, level, reason)
@@ -198,10 +231,9 @@ class Funnel:
         user: dict,
         request: RecommendRequest,
         full_rank: int,
-        seeds: Sequence[str],
     ) -> tuple[pd.DataFrame, np.ndarray, str | None]:
         """The light stage keeps the best ``full_rank`` candidates; the full ranker scores those."""
-        inputs, problem = self._ranker_inputs(cands, user, request, seeds)
+        inputs, problem = self._ranker_inputs(cands, user, request)
         light = self.bundle.light_ranker
         if light is not None and 0 < full_rank < len(cands):
             kept = keep_top(light.score(inputs, request.surface), full_rank)
@@ -217,19 +249,16 @@ class Funnel:
         return cands, scores, problem
 
     def _ranker_inputs(
-        self, cands: pd.DataFrame, user: dict, request: RecommendRequest, seeds: Sequence[str]
+        self, cands: pd.DataFrame, user: dict, request: RecommendRequest
     ) -> tuple[np.ndarray, str | None]:
         items, problem = self.features.items_or_cached(cands["item_id"].tolist())
         raw = items.reset_index(drop=True)
         for name, value in user.items():
             raw[name] = [value] * len(raw)
         raw["retrieval_score"] = cands["retrieval_score"].to_numpy()
-        extra = self.bundle.sources
-        for name, values in source_scores(
-            extra.co_interaction, extra.content, seeds, cands["item_id"].tolist()
-        ).items():
-            raw[name] = values
-        now = datetime.now(UTC)
+        for name in CROSS_SCORES:  # computed once per request, with the retrieval order
+            raw[name] = cands[name].to_numpy()
+        now = self.clock()
         raw["now_ts"] = now.timestamp()
         raw["hour_of_day"] = (
             request.context.hour_of_day if request.context.hour_of_day is not None else now.hour
@@ -284,8 +313,6 @@ class Funnel:
                 fallback_level=result.level,
                 fallback_reason=result.reason,
                 cache_hit=cache_hit,
-                batch_features_age_s=round(
-                    (datetime.now(UTC) - self.bundle.features_as_of).total_seconds(), 1
-                ),
+                batch_features_age_s=round((self.clock() - self.bundle.features_as_of).total_seconds(), 1),
             ),
         )

@@ -1,8 +1,9 @@
 """Retrieval: every source's candidate list for one request, before the merge.
 
-Two-tower search (collaborative, and the last session item's neighbours), content and
-co-interaction neighbours of the user's recent items, trending in the user's categories, the
-user's segment list, editorial pins and new arrivals. Each source has its own count (the surface's,
+Two-tower search (collaborative, and the last session item's neighbours), collaborative item
+neighbours of the user's history (item kNN), ALS factors with the history folded in, content and
+co-interaction neighbours of their recent items, trending in the user's categories, the user's
+segment list, editorial pins and new arrivals. Each source has its own count (the surface's,
 shifted by cold start) and a missing source is skipped, never an error.
 """
 
@@ -23,7 +24,8 @@ class RetrievalContext:
     surface: str
     query: np.ndarray | None  # the user embedding, pulled towards the live session
     session_items: Sequence[str]  # the live session's items, most recent first
-    recent_items: Sequence[str]  # most recent first: the session, then known history
+    recent_items: Sequence[str]  # the newest of ``history``: seeds of co-interaction and content
+    history: Sequence[str]  # newest first: the session, then past engagements (collaborative)
     categories: Sequence[str]  # the user's top categories, most engaged first
     segment: str
 
@@ -43,6 +45,10 @@ def gather_sources(
         sources["co_interaction"] = extra.co_interaction.for_items(
             ctx.recent_items, counts["co_interaction"], exclude=excluded
         )
+    if ctx.history and extra.item_knn is not None and counts.get("item_knn"):
+        sources["item_knn"] = extra.item_knn.top(ctx.history, counts["item_knn"], exclude=excluded)
+    if ctx.history and extra.als is not None and counts.get("als"):
+        sources["als"] = extra.als.top(ctx.history, counts["als"], exclude=excluded)
     if ctx.recent_items and extra.content is not None and counts.get("content"):
         sources["content"] = extra.content.similar(ctx.recent_items, counts["content"], exclude=excluded)
     if extra.editorial is not None and counts.get("editorial"):
@@ -64,10 +70,13 @@ def gather_sources(
 
 
 def related_sources(bundle: ServingBundle, anchor: str, neighbours: int) -> dict[str, list[str]]:
-    """Items like ``anchor``: its embedding neighbours, then content and co-interaction neighbours."""
+    """Items like ``anchor``: its embedding neighbours, then its collaborative, co-interaction and
+    content neighbours."""
     vector, known = bundle.item_vectors([anchor])
     sources = {"related": bundle.search(vector[:1], neighbours)[0][0] if known[0] else []}
     extra = bundle.sources
+    if extra.item_knn is not None:
+        sources["item_knn"] = extra.item_knn.neighbours(anchor, neighbours)
     if extra.co_interaction is not None:
         sources["co_interaction"] = extra.co_interaction.neighbours(anchor, neighbours)
     if extra.content is not None:

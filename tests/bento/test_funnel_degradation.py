@@ -20,7 +20,11 @@ from training.export import load_ranker
 
 @pytest.fixture(scope="module")
 def bundle(tiny_platform) -> ServingBundle:
-    return ServingBundle.load(load_settings().paths.artifacts / "staging")
+    loaded = ServingBundle.load(load_settings().paths.artifacts / "staging")
+    # These tests exercise the ranker's paths: whether the tiny world's gate kept its ranker is
+    # noise of a few held-out users, so it is switched on here (the refused path has its own test).
+    loaded.ranker_enabled = True
+    return loaded
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +48,22 @@ def test_full_ranking_is_level_zero(bundle: ServingBundle, features: OnlineFeatu
     assert reply.metadata.fallback_level == 0
     scores = [item.score for item in reply.items]
     assert len(scores) == 10 and all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_a_refused_ranker_is_never_called_and_retrieval_order_serves(
+    bundle: ServingBundle, features: OnlineFeatures
+) -> None:
+    def must_not_run(x: np.ndarray, surface: str) -> np.ndarray:
+        raise AssertionError("the refused ranker was called")
+
+    refused = ServingBundle(**{**vars(bundle), "ranker_enabled": False})
+    reply = funnel(refused, features, must_not_run).recommend(
+        RecommendRequest(user_id=some_user(bundle), page_size=10)
+    )
+    assert reply.metadata.fallback_level == 0 and reply.metadata.candidates_scored == 0
+    assert len(reply.items) == 10
+    scores = [item.score for item in reply.items]
+    assert all(0.0 <= s <= 1.0 for s in scores), "the fused retrieval score is a mean of rank shares"
 
 
 def test_ranker_failure_falls_back_to_retrieval_order(

@@ -19,6 +19,7 @@ from training.export import load_ranker
 def test_the_light_stage_passes_only_full_rank_candidates_to_the_ranker(tiny_platform) -> None:
     settings = load_settings()
     bundle = ServingBundle.load(settings.paths.artifacts / "staging")
+    bundle.ranker_enabled = True  # the stages under test run whatever the tiny world's gate decided
     assert bundle.light_ranker is not None, "the ranking asset exports the light stage too"
     ranker = load_ranker(Path(bundle.root) / "ranker")
     seen: list[int] = []
@@ -55,3 +56,17 @@ def test_an_engaged_item_is_hidden_before_its_session_push_lands(tiny_platform) 
     assert clicked not in [item.item_id for item in after.items] and len(after.items) == 10
     funnel.erase_user(user)
     assert funnel.just_engaged.get(user) is None, "a forgotten user's recent engagements go too"
+
+
+def test_fused_retrieval_order_agrees_with_the_signals_and_ignores_absent_ones() -> None:
+    from bento.funnel.candidates import fused_retrieval_score
+
+    two_tower = np.array([0.9, 0.1, 0.5, 0.3])
+    knn = np.array([0.8, 0.0, 0.6, 0.1])
+    absent = np.zeros(4)  # a source the bundle lacks scores nothing: it must not flatten the order
+    fused = fused_retrieval_score([two_tower, knn, absent])
+    assert fused.argsort()[::-1].tolist() == [0, 2, 3, 1]
+    assert fused.min() >= 0 and fused.max() <= 1
+    assert fused_retrieval_score([absent, absent]).tolist() == [0.0] * 4
+    disagree = fused_retrieval_score([np.array([1.0, 0.0]), np.array([0.0, 1.0])])
+    assert disagree[0] == disagree[1], "two signals in full disagreement tie"

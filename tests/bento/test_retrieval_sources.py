@@ -38,22 +38,27 @@ def funnel(bundle: ServingBundle) -> Funnel:
 def test_every_source_answers_for_a_user_with_history(bundle: ServingBundle) -> None:
     assert bundle.sources.content is not None and bundle.sources.co_interaction is not None
     assert bundle.sources.trending is not None and bundle.sources.editorial is not None
+    assert bundle.sources.item_knn is not None
     user = max(bundle.history, key=lambda u: len(bundle.history[u]))
     history = bundle.history[user]
+    recent = bundle.recent[user]
+    assert set(recent) == history, "the newest-first history holds every engagement of a light user"
     counts = load_serving_config(load_settings().surfaces_file).surface("home_feed").candidates.model_dump()
     context = RetrievalContext(
         surface="home_feed",
         query=bundle.user_vector(user),
         session_items=[],
-        recent_items=recent_items([], history),
+        recent_items=recent_items([], recent),
+        history=recent,
         categories=[],
         segment="",
     )
     sources = gather_sources(bundle, context, counts, excluded=set(history))
-    for name in ("collaborative", "co_interaction", "content", "trending", "popular"):
+    for name in ("collaborative", "item_knn", "co_interaction", "content", "trending", "popular"):
         assert sources.get(name), f"{name} gave no candidates"
         assert len(sources[name]) <= counts[name]
-    assert not (set(sources["content"]) | set(sources["co_interaction"])) & history, "seen items excluded"
+    personal = set(sources["content"]) | set(sources["co_interaction"]) | set(sources["item_knn"])
+    assert not personal & history, "seen items excluded"
     assert "session" not in sources, "no live session, no session source"
 
 

@@ -8,6 +8,8 @@ EXPECTED = {
     "ingestion": {"source_world", "event_archive", "events", "catalogue", "users"},
     "features": {"batch_features", "feature_registry", "online_features"},
     "candidate_generation": {
+        "item_knn",
+        "als_factors",
         "retrieval_model",
         "item_index",
         "content_index",
@@ -17,7 +19,7 @@ EXPECTED = {
     },
     "ranking": {"training_set", "ranking_model"},
     "evaluation": {"offline_evaluation", "protocol_evaluation"},
-    "serving": {"fallback_lists", "serving_bundle", "production_model"},
+    "serving": {"fallback_lists", "staged_bundle", "serving_bundle", "production_model"},
     "privacy": {"user_erasure", "data_retention"},
 }
 

@@ -47,6 +47,16 @@ def test_pool_rows_keep_positives_hard_and_random_negatives() -> None:
     assert rows["session_id"].str.startswith(POOL_SESSION_PREFIX).all()
 
 
+def test_a_burst_of_positives_is_capped_and_keeps_its_negatives() -> None:
+    config = RankerPoolConfig(hard_negatives=5, random_negatives=5, max_positives=3)
+    fresh = {"u1": {f"i{k}" for k in range(0, 40, 2)}}  # 20 retrieved positives
+    rows = pool_rows(lambda _: scored(100), pd.Series(dtype=str), fresh, ["u1"], CUT, config, seed=0)
+    assert (rows["label"] == 1).sum() == 3
+    assert set(rows.loc[rows["label"] == 1, "item_id"]) <= fresh["u1"]
+    negatives = rows.loc[rows["label"] == 0, "item_id"]
+    assert len(negatives) == 10 and not set(negatives) & fresh["u1"], "a dropped positive is no negative"
+
+
 def test_users_whose_engagement_was_not_retrieved_add_no_rows() -> None:
     config = RankerPoolConfig(hard_negatives=5, random_negatives=5)
     fresh = {"u1": {"elsewhere"}, "u2": {"i1"}}

@@ -2,64 +2,118 @@
 
 The ranker should know not only that an item was retrieved but how strongly each source vouches
 for it. Training (the `ranking/training_set` asset) and serving (the funnel) both call
-:func:`source_scores` with the same seeds (:func:`recent_items`: the session newest first, then
-history), so the features mean the same thing offline and online.
+:func:`source_scores` with the same history (:func:`recent_items`: the session newest first, then
+past engagements newest first), so the features mean the same thing offline and online.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import pandas as pd
 
+from training.candidates.als import ALSFactors
 from training.candidates.co_interaction import CoInteractionNeighbours
 from training.candidates.content import ContentIndex
+from training.candidates.item_knn import ItemKNNNeighbours
 
 CO_INTERACTION_SCORE: Final = "co_interaction_score"
 CONTENT_SIMILARITY: Final = "content_similarity"
-SEED_ITEMS: Final = 10  # recent items that seed the item-to-item sources
+ITEM_KNN_SCORE: Final = "item_knn_score"
+ALS_SCORE: Final = "als_score"
+CROSS_SCORES: Final = (CO_INTERACTION_SCORE, CONTENT_SIMILARITY, ITEM_KNN_SCORE, ALS_SCORE)
+SEED_ITEMS: Final = 10  # recent items that seed the co-interaction and content sources
+HISTORY_ITEMS: Final = 200  # latest engagements that score the collaborative neighbours
 
 
-def recent_items(session_items: Sequence[str], history: set[str], limit: int = SEED_ITEMS) -> list[str]:
-    """Session items newest first, then history (unordered: the bundle keeps a set) up to ``limit``."""
+def recent_items(session_items: Sequence[str], history: Sequence[str], limit: int = SEED_ITEMS) -> list[str]:
+    """Session items newest first, then the user's history newest first, up to ``limit``.
+
+    ``history`` must already be ordered newest first (``latest_first``): the item-to-item sources
+    are seeded with what the user did last, not with whatever a set happens to yield first.
+    """
     ordered = list(dict.fromkeys(reversed(list(session_items))))
-    ordered += sorted(history - set(ordered))[: max(limit - len(ordered), 0)]
+    taken = set(ordered)
+    for item in history:
+        if len(ordered) >= limit:
+            break
+        if item not in taken:
+            ordered.append(item)
+            taken.add(item)
     return ordered[:limit]
 
 
+def latest_first(positives: pd.DataFrame, limit: int | None = None) -> dict[str, list[str]]:
+    """Each user's distinct engaged items, most recent engagement first (``user_id, item_id,
+    timestamp`` rows); at most ``limit`` per user."""
+    if positives.empty:
+        return {}
+    frame = positives[["user_id", "item_id", "timestamp"]].sort_values(
+        ["user_id", "timestamp", "item_id"], ascending=[True, False, True], kind="stable"
+    )
+    frame = frame.drop_duplicates(["user_id", "item_id"], keep="first")
+    if limit is not None:
+        frame = frame[frame.groupby("user_id", sort=False).cumcount() < limit]
+    return {str(u): g.tolist() for u, g in frame.groupby("user_id", sort=False)["item_id"]}
+
+
+@dataclass(frozen=True)
+class CrossSources:
+    """The sources whose scores become ranker features (any may be absent: its feature is 0)."""
+
+    co_interaction: CoInteractionNeighbours | None = None
+    content: ContentIndex | None = None
+    item_knn: ItemKNNNeighbours | None = None
+    als: ALSFactors | None = None
+
+
 def source_scores(
-    co_interaction: CoInteractionNeighbours | None,
-    content: ContentIndex | None,
-    seeds: Sequence[str],
-    candidates: Sequence[str],
+    sources: CrossSources, history: Sequence[str], candidates: Sequence[str]
 ) -> dict[str, np.ndarray]:
-    """``{co_interaction_score, content_similarity}`` per candidate; 0 where a source is absent or
-    does not reach the candidate from these seeds."""
+    """Each cross score per candidate; 0 where a source is absent or does not reach it.
+
+    ``history`` is ``recent_items(session, past, HISTORY_ITEMS)``: its first ``SEED_ITEMS`` seed
+    the co-interaction and content neighbours, all of it scores the collaborative neighbours and
+    folds into the ALS user vector.
+    """
+    seeds = list(history[:SEED_ITEMS])
     out: dict[str, np.ndarray] = {}
-    for name, source in ((CO_INTERACTION_SCORE, co_interaction), (CONTENT_SIMILARITY, content)):
-        reached = source.scores(seeds) if source is not None and len(seeds) else {}
+    for name, source in (
+        (CO_INTERACTION_SCORE, sources.co_interaction),
+        (CONTENT_SIMILARITY, sources.content),
+    ):
+        reached = source.scores(seeds) if source is not None and seeds else {}
         out[name] = np.fromiter((reached.get(c, 0.0) for c in candidates), np.float64, len(candidates))
+    for name, model in ((ITEM_KNN_SCORE, sources.item_knn), (ALS_SCORE, sources.als)):
+        out[name] = (
+            model.scores_of(history, candidates)
+            if model is not None and len(history)
+            else np.zeros(len(candidates))
+        )
     return out
 
 
 def row_source_scores(
-    co_interaction: CoInteractionNeighbours | None,
-    content: ContentIndex | None,
+    sources: CrossSources,
     user_ids: Sequence[str],
     session_items: Sequence[Sequence[str] | None],
     item_ids: Sequence[str],
-    history: Mapping[str, set[str]],
+    history: Mapping[str, Sequence[str]],
 ) -> dict[str, np.ndarray]:
-    """:func:`source_scores` for labelled training rows, each with its own seeds (the row's session
-    before it, then the user's history); seeds repeat a lot, so each distinct set is looked up once."""
-    out = {name: np.zeros(len(item_ids)) for name in (CO_INTERACTION_SCORE, CONTENT_SIMILARITY)}
-    reached: dict[tuple[str, ...], dict[str, dict[str, float]]] = {}
-    sources = ((CO_INTERACTION_SCORE, co_interaction), (CONTENT_SIMILARITY, content))
-    for row, (user, session, item) in enumerate(zip(user_ids, session_items, item_ids, strict=True)):
-        seeds = tuple(recent_items(list(session if session is not None else []), history.get(user, set())))
-        if seeds not in reached:
-            reached[seeds] = {n: s.scores(seeds) if s is not None and seeds else {} for n, s in sources}
-        for name, scores in reached[seeds].items():
-            out[name][row] = scores.get(item, 0.0)
+    """:func:`source_scores` for labelled training rows, each with its own history (the row's
+    session before it, then the user's past, newest first); rows sharing a history are scored
+    together, so each distinct history is looked up once."""
+    out = {name: np.zeros(len(item_ids)) for name in CROSS_SCORES}
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for row, (user, session) in enumerate(zip(user_ids, session_items, strict=True)):
+        past = history.get(user, ())
+        key = tuple(recent_items(list(session if session is not None else []), past, HISTORY_ITEMS))
+        groups.setdefault(key, []).append(row)
+    items = np.asarray(item_ids, dtype=object)
+    for key, rows in groups.items():
+        for name, values in source_scores(sources, key, items[rows].tolist()).items():
+            out[name][rows] = values
     return out

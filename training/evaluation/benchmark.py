@@ -1,32 +1,42 @@
-"""One protocol end to end: split, tune every baseline on validation, fit, score, then our funnel.
+"""One protocol end to end: split, tune every baseline on validation, score it and the given models.
 
-Used by ``bench.quality`` and the evaluation asset alike, so the README numbers and the Dagster
-metadata come from the same code path.
+The models that matter are passed in as a ``ModelLists`` callable (the served funnel, built by
+``orchestration.defs.evaluation.served``); training cannot build it, since building it runs the
+loop's assets. Every model is scored on the same users with the same metrics, and each
+non-baseline model gets a paired bootstrap interval of its NDCG@10 lead over the best baseline.
+Used by ``bench.quality`` and the ``evaluation/protocol_evaluation`` asset alike.
 """
 
 from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from training.config import RetrievalConfig
+from training.evaluation.bootstrap import paired_interval, per_user_ndcg
 from training.evaluation.config import MetricConfig, ProtocolConfig, TuningConfig
 from training.evaluation.interactions import Interactions
-from training.evaluation.protocols import replays, split
-from training.evaluation.report import evaluate_model, evaluation_users
+from training.evaluation.metrics import hit_matrix
+from training.evaluation.protocols import Split, replays, split
+from training.evaluation.report import evaluate_lists, evaluation_users, list_length
 from training.evaluation.tuning import tune
-from training.funnel.config import FunnelConfig
-from training.funnel.funnel import FunnelRecommender
 from training.recommenders import BASELINES
-from training.recommenders.base import Recommender
+from training.recommenders.base import Recommender, top_k
 from training.recommenders.two_tower import TwoTowerRecommender
+from training.stacking.config import StackingConfig
+from training.stacking.stacked import StackedRecommender
 
-OURS = "ours"
+STACKED = "stacked"  # the offline-only stacked reference model
 TWO_TOWER = "two_tower"
+INTERVAL_METRIC = "ndcg@10"
+# (split, evaluation users, list length) -> {model name: [users, k] item positions}
+ModelLists = Callable[[Split, np.ndarray, int], tuple[dict[str, np.ndarray], dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -34,13 +44,14 @@ class BenchmarkConfig:
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
     metrics: MetricConfig = field(default_factory=MetricConfig)
     tuning: TuningConfig = field(default_factory=TuningConfig)
-    funnel: FunnelConfig = field(default_factory=FunnelConfig)
+    stacking: StackingConfig = field(default_factory=StackingConfig)
     two_tower: RetrievalConfig = field(default_factory=RetrievalConfig)
+    bootstrap_resamples: int = 2_000
 
 
 @dataclass
 class SideTables:
-    """World users/items for the two-tower source (side features); absent -> no two-tower source."""
+    """World users/items for the stacked model's two-tower source (side features)."""
 
     users: pd.DataFrame
     items: pd.DataFrame
@@ -60,18 +71,22 @@ def run_protocol(
     protocol: str,
     config: BenchmarkConfig | None = None,
     seed: int = 0,
-    side: SideTables | None = None,
+    models: ModelLists | None = None,
     baselines: tuple[str, ...] = tuple(BASELINES),
+    stacked: SideTables | bool = False,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """``{"protocol", "models": {name: metrics}, "best_params", "tuning", "timing", "split", "funnel"}``."""
+    """``{"protocol", "models": {name: metrics}, "intervals", "best_params", "tuning", "timing", ...}``.
+
+    ``models`` adds the lists of the models under test; ``stacked`` adds the offline stacked
+    reference (with a two-tower source when given the side tables).
+    """
     config = config or BenchmarkConfig()
     started = time.perf_counter()
     parts = split(data, protocol, config.protocol, seed)
     train, test = parts.part("train").matrix(), parts.part("test").matrix()
-    val_train, val = parts.part("val_train").matrix(), parts.part("val").matrix()
     users = evaluation_users(test)
-    category = data.item_category
+    k = list_length(config.metrics)
     run: dict[str, Any] = {
         "protocol": protocol,
         "seed": seed,
@@ -81,15 +96,70 @@ def run_protocol(
         "best_params": {},
         "tuning": {},
         "timing": {},
+        "baselines": list(baselines),
     }
+    tops: dict[str, np.ndarray] = {}
+    best = _tune_baselines(parts, config, seed, baselines, run)
+    for name in baselines:
+        t0 = time.perf_counter()
+        model = _maker(name, seed)(**best[name]).fit(train)
+        tops[name] = top_k(model, train, users, k, config.metrics.user_batch)
+        run["timing"][name] = round(run["timing"][name] + time.perf_counter() - t0, 2)
+    if models is not None:
+        t0 = time.perf_counter()
+        lists, report = models(parts, users, k)
+        tops |= lists
+        run["served"] = report
+        run["timing"]["served"] = round(time.perf_counter() - t0, 2)
+    if stacked:
+        t0 = time.perf_counter()
+        side = stacked if isinstance(stacked, SideTables) else None
+        model = _fit_stacked(parts, config, seed, best, side, progress)
+        tops[STACKED] = top_k(model, train, users, k, config.metrics.user_batch)
+        run["best_params"][STACKED] = model.params()
+        run["stacked"] = model.report
+        run["timing"][STACKED] = round(time.perf_counter() - t0, 2)
+    per_user: dict[str, np.ndarray] = {}
+    n_rel = np.diff(test[users].indptr)
+    for name, top in tops.items():
+        result = evaluate_lists(top, users, train, test, data.item_category, config.metrics)
+        run["models"][name] = _rounded(result)
+        per_user[name] = per_user_ndcg(hit_matrix(top, test, users), n_rel, 10)
+    run["intervals"] = intervals(per_user, baselines, run["models"], config.bootstrap_resamples, seed)
+    run["timing"]["total"] = round(time.perf_counter() - started, 2)
+    return run
+
+
+def intervals(
+    per_user: dict[str, np.ndarray],
+    baselines: tuple[str, ...],
+    models: dict[str, dict[str, Any]],
+    resamples: int,
+    seed: int,
+) -> dict[str, dict[str, Any]]:
+    """Each non-baseline model's paired NDCG@10 difference to the best baseline (by test NDCG@10)."""
+    present = [b for b in baselines if b in per_user]
+    if not present:
+        return {}
+    best = max(present, key=lambda b: models[b][INTERVAL_METRIC])
+    return {
+        name: {"against": best, **paired_interval(values, per_user[best], resamples, seed=seed)}
+        for name, values in per_user.items()
+        if name not in baselines
+    }
+
+
+def _tune_baselines(
+    parts: Split, config: BenchmarkConfig, seed: int, baselines: tuple[str, ...], run: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Each baseline's grid searched on validation (fit on val_train, NDCG@10 on val)."""
+    val_train, val = parts.part("val_train").matrix(), parts.part("val").matrix()
     best: dict[str, dict[str, Any]] = {}
     for name in baselines:
         t0 = time.perf_counter()
-        make = _maker(name, seed)
-        grid = config.tuning.grids.get(name, {})
         params, trials = tune(
-            make,
-            grid,
+            _maker(name, seed),
+            config.tuning.grids.get(name, {}),
             val_train,
             val,
             config.tuning.metric,
@@ -100,45 +170,35 @@ def run_protocol(
             config.tuning.bounds,
         )
         best[name] = params
-        model = make(**params).fit(train)
-        run["models"][name] = _rounded(evaluate_model(model, train, test, category, config.metrics, users))
-        run["best_params"][name] = params
-        run["tuning"][name] = trials
+        run["best_params"][name], run["tuning"][name] = params, trials
         run["timing"][name] = round(time.perf_counter() - t0, 2)
+    return best
 
+
+def _fit_stacked(
+    parts: Split,
+    config: BenchmarkConfig,
+    seed: int,
+    best: dict[str, dict[str, Any]],
+    side: SideTables | None,
+    progress: bool,
+) -> Recommender:
+    data = parts.data
     factories: dict[str, Any] = {}
-    for source in config.funnel.sources:
+    for source in config.stacking.sources:
         if source == TWO_TOWER:
             if side is not None:
                 factories[source] = functools.partial(
-                    TwoTowerRecommender,
-                    side.users,
-                    side.items,
-                    data.user_ids,
-                    data.item_ids,
-                    config.two_tower,
-                    timestamps=data.time_matrix(),
-                )
-        elif source in best:
-            factories[source] = functools.partial(_maker(source, seed), **best[source])
-        else:
-            factories[source] = _maker(source, seed)
-    t0 = time.perf_counter()
+                    TwoTowerRecommender, side.users, side.items, data.user_ids, data.item_ids,
+                    config.two_tower, timestamps=data.time_matrix(),
+                )  # fmt: skip
+        elif source in BASELINES:
+            factories[source] = functools.partial(_maker(source, seed), **best.get(source, {}))
     folds = [
-        (parts.data.subset(a).matrix(), parts.data.subset(b).matrix())
-        for a, b in replays(parts, config.funnel.replay_folds, config.protocol, seed)
+        (data.subset(a).matrix(), data.subset(b).matrix())
+        for a, b in replays(parts, config.stacking.replay_folds, config.protocol, seed)
     ]
-    funnel = FunnelRecommender(factories, category, config.funnel, progress)
-    funnel.fit(train, val_train, val, folds)
-    run["models"][OURS] = _rounded(evaluate_model(funnel, train, test, category, config.metrics, users))
-    run["timing"][OURS] = round(time.perf_counter() - t0, 2)
-    run["best_params"][OURS] = funnel.params()
-    run["funnel"] = funnel.report
-    if TWO_TOWER in funnel.sources:
-        two_tower: Recommender = funnel.sources[TWO_TOWER]
-        run["models"][TWO_TOWER] = _rounded(
-            evaluate_model(two_tower, train, test, category, config.metrics, users)
-        )
-        run["best_params"][TWO_TOWER] = two_tower.params()
-    run["timing"]["total"] = round(time.perf_counter() - started, 2)
-    return run
+    model = StackedRecommender(factories, data.item_category, config.stacking, progress)
+    return model.fit(
+        parts.part("train").matrix(), parts.part("val_train").matrix(), parts.part("val").matrix(), folds
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 
 def _fractions() -> dict[str, float]:
-    return {"stratified": 0.25, "random": 0.20, "temporal": 0.20}
+    return {"stratified": 0.25, "random": 0.20, "temporal": 0.20, "label_window": 0.20}
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def metric_vs_k(run: dict[str, Any], path: Path) -> Path:
             curve = result["curve"][metric]
             ks = [int(k) for k in curve]
             ax.plot(
-                ks, list(curve.values()), marker="o", label=name, linewidth=2.5 if name == "ours" else 1.2
+                ks, list(curve.values()), marker="o", label=name, linewidth=2.5 if name == "served" else 1.2
             )
         ax.set_xlabel("K")
         ax.set_ylabel(f"{metric.upper()}@K")

@@ -7,6 +7,9 @@ row masks over one ``Interactions``; ``val_train``/``val`` partition ``train`` a
   tables, every interaction counts as implicit feedback).
 * ``random``: a global random 20% of all interactions is test (some users may end up cold).
 * ``temporal``: per user, the last 20% of their interactions by time is test.
+* ``label_window``: the global last 20% of interactions by time is test, as the platform's own
+  label window splits its history (users active only before it have nothing to score; users
+  new in it are cold).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 from training.evaluation.config import ProtocolConfig
 from training.evaluation.interactions import Interactions
 
-PROTOCOLS = ("stratified", "random", "temporal")
+PROTOCOLS = ("stratified", "random", "temporal", "label_window")
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,25 @@ def temporal_holdout(data: Interactions, rows: np.ndarray, fraction: float, seed
     return out
 
 
+def label_window_holdout(data: Interactions, rows: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """The latest ``fraction`` of ``rows`` by time over everyone (one global cut); ties by a seeded draw."""
+    jitter = np.random.default_rng(seed).random(len(rows))
+    order = np.argsort(data.timestamp[rows] + jitter * 1e-3, kind="stable")
+    n_out = round(len(rows) * fraction)
+    out = np.zeros(len(data), dtype=bool)
+    out[rows[order[len(rows) - n_out :]]] = True
+    return out
+
+
 HOLDOUTS: dict[str, Callable[[Interactions, np.ndarray, float, int], np.ndarray]] = {
     "stratified": stratified_holdout,
     "random": random_holdout,
     "temporal": temporal_holdout,
+    "label_window": label_window_holdout,
 }
+
+
+TIME_ORDERED = ("temporal", "label_window")  # protocols whose test lies after what trains
 
 
 def split(data: Interactions, protocol: str, config: ProtocolConfig | None = None, seed: int = 0) -> Split:
@@ -113,7 +130,7 @@ def replays(
     out = []
     rows = s.val_train
     for k in range(n):
-        base = rows if s.protocol == "temporal" else s.train
+        base = rows if s.protocol in TIME_ORDERED else s.train
         held = holdout(s.data, np.flatnonzero(base), fraction, seed + 2 + k)
         rows = base & ~held
         out.append((rows, held))

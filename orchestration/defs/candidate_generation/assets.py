@@ -2,27 +2,32 @@
 
 Content index, co-interaction neighbours, trending and editorial lists land in the staging area's
 ``candidates/`` directory (bundled with the rest). Co-interaction learns from history before the
-label cut, like the two-tower model, so offline evaluation stays point-in-time correct; trending and
-new arrivals are as of the latest event, like the fallback lists.
+label cut, like the two-tower model, so offline evaluation stays point-in-time correct; the item kNN
+neighbours are fitted twice, on everything (served) and before the cut (``at_cut/``, for the
+ranker's replay rows and the offline evaluation); trending and new arrivals are as of the latest
+event, like the fallback lists.
 """
 
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from contracts.settings import PlatformPaths
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
-from orchestration.defs.common.warehouse import read_table
+from orchestration.defs.common.warehouse import positive_events, read_table
 from orchestration.defs.features.assets import batch_features, load_split
 from orchestration.defs.ingestion.assets import catalogue
+from training.candidates.als import fit_als
 from training.candidates.co_interaction import co_interaction_neighbours, save_neighbours
 from training.candidates.content import ContentIndex
 from training.candidates.editorial import EDITORIAL_FILE, editorial_lists, load_editorial
+from training.candidates.item_knn import item_knn_neighbours
 from training.candidates.trending import trending_lists
-from training.config import CoInteractionConfig, IndexConfig, RetrievalConfig
+from training.config import ALSConfig, CoInteractionConfig, IndexConfig, ItemKNNConfig, RetrievalConfig
 from training.index.faiss_index import ItemIndex
 from training.retrieval import RetrievalArtifacts, train_retrieval
 
@@ -46,7 +51,6 @@ def retrieval_model(context: dg.AssetExecutionContext, platform: PlatformResourc
     area = staging(paths)
     artifacts.save(area.retrieval)
     positives = history[history["event_type"].isin(list(POSITIVE_EVENT_WEIGHTS))]
-    positives[["user_id", "item_id"]].drop_duplicates().to_parquet(area.history, index=False)
     context.log.info(f"two-tower trained in {artifacts.train_seconds:.1f}s")
     return dg.MaterializeResult(
         metadata={
@@ -55,7 +59,7 @@ def retrieval_model(context: dg.AssetExecutionContext, platform: PlatformResourc
             "users": len(artifacts.user_ids),
             "items": len(artifacts.item_ids),
             "embedding_dim": int(artifacts.item_embeddings.shape[1]),
-            "training_interactions": len(positives),
+            "training_interactions": len(positives[["user_id", "item_id"]].drop_duplicates()),
         }
     )
 
@@ -107,6 +111,54 @@ def co_interaction(platform: PlatformResource) -> dg.MaterializeResult:
             **config.to_dict(),
         }
     )
+
+
+def cut_candidates_dir(paths: PlatformPaths) -> Path:
+    """Sources fitted on the history before the label cut: what the ranker's replay rows and the
+    offline evaluation see (never bundled: serving uses the versions fitted on everything)."""
+    out = paths.artifacts / "at_cut" / "candidates"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
+def item_knn(platform: PlatformResource) -> dg.MaterializeResult:
+    """Collaborative item neighbours (shrunk cosine over users, sparse top-k): fitted on every
+    engagement for serving, and on those before the label cut for the ranker's rows."""
+    paths = platform.settings.paths
+    columns = ["user_id", "item_id", "event_type", "timestamp"]
+    positives = positive_events(read_table(paths, "events", columns))
+    config = ItemKNNConfig()
+    served = item_knn_neighbours(positives, config)
+    served.save(candidates_dir(paths))
+    at_cut = item_knn_neighbours(positives[positives["timestamp"] < load_split(platform).cut], config)
+    at_cut.save(cut_candidates_dir(paths))
+    per_item = np.diff(served.similarity.indptr)
+    return dg.MaterializeResult(
+        metadata={
+            "items": len(served),
+            "pairs": int(served.similarity.nnz),
+            "median_neighbours": float(np.median(per_item)) if len(per_item) else 0.0,
+            "items_at_cut": len(at_cut),
+            **config.to_dict(),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
+def als_factors(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    """Implicit-ALS item factors in a FAISS index (users are folded in per request): fitted on every
+    engagement for serving, and on those before the label cut for the ranker's rows."""
+    paths = platform.settings.paths
+    columns = ["user_id", "item_id", "event_type", "timestamp"]
+    positives = positive_events(read_table(paths, "events", columns))
+    config = ALSConfig()
+    served = fit_als(positives, config)
+    served.save(candidates_dir(paths))
+    fit_als(positives[positives["timestamp"] < load_split(platform).cut], config).save(
+        cut_candidates_dir(paths)
+    )
+    return dg.MaterializeResult(metadata={"items": len(served), **config.to_dict()})
 
 
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)

@@ -30,11 +30,18 @@ class TimeSplit:
 
 
 def time_split(timestamps: pd.Series, config: SplitConfig = SPLIT) -> TimeSplit:
-    """``end`` is just after the last event so snapshots at ``end`` see every event."""
+    """``end`` is just after the last event so snapshots at ``end`` see every event.
+
+    The label window is the configured share of the time span, within its bounds, widened when it
+    would hold less than ``label_window_min_event_share`` of the events.
+    """
     start, last = timestamps.min(), timestamps.max()
     end = last + pd.Timedelta(microseconds=1)
     window = (end - start) * config.label_window_fraction
     window = min(max(window, pd.Timedelta(config.min_label_window)), pd.Timedelta(config.max_label_window))
+    stamps = pd.to_datetime(timestamps, utc=True)
+    share_start = stamps.quantile(1 - config.label_window_min_event_share)
+    window = max(window, end - share_start)
     return TimeSplit(start=start, cut=end - window, end=end)
 
 

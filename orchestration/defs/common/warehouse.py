@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from contracts.settings import PlatformPaths
 
 
@@ -15,3 +16,8 @@ def table_path(paths: PlatformPaths, name: str) -> Path:
 
 def read_table(paths: PlatformPaths, name: str, columns: list[str] | None = None) -> pd.DataFrame:
     return pd.read_parquet(table_path(paths, name), columns=columns)
+
+
+def positive_events(events: pd.DataFrame) -> pd.DataFrame:
+    """The engagements (clicks, purchases, ...): what history, exclusion and labels are made of."""
+    return events[events["event_type"].isin(list(POSITIVE_EVENT_WEIGHTS))]

@@ -1,8 +1,9 @@
 """The protocol benchmark on the platform's own events, sized for the daily loop.
 
-Same code as ``python -m bench.quality`` (``training.evaluation.benchmark``), with a bounded cut of
-the data and no two-tower source (the two-tower model is evaluated through the served funnel by
-``offline_evaluation``), so the asset costs tens of seconds, not the bench's minutes.
+Same code as ``python -m bench.quality`` (``training.evaluation.benchmark`` with the served funnel
+of ``served``: the platform rebuilt from each protocol's training split and asked for the test
+users' pages), on a bounded cut of the data, with smaller baseline grids and by default two of the
+four protocols, so the asset costs minutes, not the bench's tens of minutes.
 """
 
 import json
@@ -13,22 +14,21 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel
 
-from training.evaluation.benchmark import BenchmarkConfig, SideTables, run_protocol
+from contracts.world.io import WorldTables
+from orchestration.defs.evaluation.served import served_models
+from training.evaluation.benchmark import BenchmarkConfig, run_protocol
 from training.evaluation.config import TuningConfig
 from training.evaluation.interactions import from_events, restrict
 from training.evaluation.plots import run_figures
-from training.evaluation.protocols import PROTOCOLS
 from training.evaluation.summary import markdown_table
 
 
 class ProtocolEvalConfig(BaseModel):
-    """Bounds on the asset's cost: the cut of the data and the funnel's sources."""
+    """Bounds on the asset's cost: the protocols, the cut of the data and the baseline grids."""
 
-    protocols: tuple[str, ...] = PROTOCOLS
+    protocols: tuple[str, ...] = ("temporal", "label_window")
     max_users: int = 2_000
     max_items: int = 2_000
-    two_tower: bool = False
-    max_ranker_epochs: int = 20
     # Smaller grids than the bench's (same models), around the values the bench picks on ml-100k.
     grids: dict[str, dict[str, list[Any]]] = {
         "popularity": {},
@@ -42,10 +42,7 @@ PROTOCOL_EVAL = ProtocolEvalConfig()
 
 
 def benchmark_config(config: ProtocolEvalConfig) -> BenchmarkConfig:
-    base = BenchmarkConfig()
-    sources = tuple(s for s in base.funnel.sources if config.two_tower or s != "two_tower")
-    funnel = replace(base.funnel, sources=sources, max_epochs=config.max_ranker_epochs)
-    return replace(base, funnel=funnel, tuning=TuningConfig(grids=config.grids))
+    return replace(BenchmarkConfig(), tuning=TuningConfig(grids=config.grids))
 
 
 def evaluate_protocols(
@@ -58,11 +55,11 @@ def evaluate_protocols(
 ) -> dict[str, Any]:
     """Run every configured protocol; write ``quality.json`` and the figures into ``out_dir``."""
     data = restrict(from_events(events, items), config.max_users, config.max_items, seed)
-    side = SideTables(users, items) if config.two_tower else None
     bench = benchmark_config(config)
+    served = served_models(WorldTables(users, items, events), seed)
     runs = []
     for protocol in config.protocols:
-        result = run_protocol(data, protocol, bench, seed=seed, side=side)
+        result = run_protocol(data, protocol, bench, seed=seed, models=served)
         result["figures"] = {k: str(p) for k, p in run_figures(result, out_dir, "quality").items()}
         runs.append(result)
     document = {

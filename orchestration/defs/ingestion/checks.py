@@ -35,7 +35,7 @@ def events_quality(context: dg.AssetCheckExecutionContext, platform: PlatformRes
     _, removed = read_catalogue_changes(paths.filter_store)
     # Events may name items deleted or flagged since: they existed when the event happened.
     known = set(items["item_id"]) | removed
-    outcome, volume = validate_events(frame, known)
+    outcome, volume = validate_events(frame, known, judge_volume=platform.judge_volume)
     return evaluate(context, paths, [TableCheck(frame, outcome, {"volume": volume})])
 
 

@@ -129,13 +129,18 @@ def validate_events(
     known_items: Collection[str],
     now: datetime | None = None,
     config: QualityConfig = QUALITY,
+    judge_volume: bool = True,
 ) -> tuple[SuiteOutcome, dict[str, object]]:
-    """The row-level events suite, merged with the volume suite when there is enough history."""
+    """The row-level events suite, merged with the volume suite when there is enough history (and
+    the table is a feed: ``judge_volume`` off for a snapshot whose tail was cut on purpose)."""
     frame = events_for_validation(events, known_items)
     outcome = validate("events", frame, events_expectations(now, config))
     daily = daily_volume(events.get("timestamp", pd.Series(dtype=object)), config)
     trailing = max(0, len(daily) - 1)
     volume: dict[str, object] = {"daily_events": daily.to_dict("records")}
+    if not judge_volume:
+        volume["judged"] = "no: a historical snapshot, not a feed (PlatformResource.judge_volume)"
+        return outcome, volume
     if trailing < config.volume_min_trailing_days:
         volume["judged"] = f"no: {trailing} complete trailing days < {config.volume_min_trailing_days}"
         return outcome, volume

@@ -16,10 +16,13 @@ from contracts.features import (
 )
 from contracts.settings import PlatformPaths
 from orchestration.defs.candidate_generation.assets import (
+    als_factors,
     candidates_dir,
     co_interaction,
     content_index,
+    cut_candidates_dir,
     item_index,
+    item_knn,
     retrieval_model,
 )
 from orchestration.defs.common.artifacts import staging
@@ -27,7 +30,7 @@ from orchestration.defs.common.config import RANKER_POOL
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.split import evaluation_users
-from orchestration.defs.common.warehouse import read_table
+from orchestration.defs.common.warehouse import positive_events, read_table
 from orchestration.defs.features.assets import load_split, online_features
 from orchestration.defs.ranking.labels import (
     distinct_row_times,
@@ -36,10 +39,12 @@ from orchestration.defs.ranking.labels import (
     with_session_columns,
 )
 from orchestration.defs.ranking.pool import POOL_SESSION_PREFIX, pool_rows
-from orchestration.defs.ranking.replay import label_window_positives, load_replay
+from orchestration.defs.ranking.replay import label_window_positives, load_replay, recent_before
+from training.candidates.als import ALS_DIR, ALSFactors
 from training.candidates.co_interaction import NEIGHBOURS_FILE, CoInteractionNeighbours
 from training.candidates.content import ContentIndex
-from training.candidates.cross_scores import row_source_scores
+from training.candidates.cross_scores import HISTORY_ITEMS, CrossSources, latest_first, row_source_scores
+from training.candidates.item_knn import ITEM_KNN_FILE, ItemKNNNeighbours
 from training.config import RankerConfig
 from training.export import export_ranker
 from training.light_ranker import export_light_ranker
@@ -65,22 +70,29 @@ def retrieval_scores(artifacts: RetrievalArtifacts, users: pd.Series, items: pd.
     return scores
 
 
-def item_to_item_scores(rows: pd.DataFrame, paths: PlatformPaths) -> dict[str, np.ndarray]:
-    """Co-interaction and content scores of each row's item from the seeds serving would use then:
-    the row's session before it, then the user's history before the cut (the bundle's)."""
-    folder = candidates_dir(paths)
-    co_path, content_path = folder / NEIGHBOURS_FILE, folder / "content"
-    co = CoInteractionNeighbours.load(co_path) if co_path.exists() else None
-    content = ContentIndex.load(content_path) if content_path.exists() else None
-    history = pd.read_parquet(staging(paths).history).groupby("user_id")["item_id"].agg(set).to_dict()
+def item_to_item_scores(
+    rows: pd.DataFrame, paths: PlatformPaths, events: pd.DataFrame, cut: pd.Timestamp
+) -> dict[str, np.ndarray]:
+    """Each cross score of each row's item from the history serving would have used then: the
+    row's session before it, then the user's engagements before the cut, newest first (the
+    collaborative neighbours as fitted before the cut)."""
+    folder, at_cut = candidates_dir(paths), cut_candidates_dir(paths)
+    co_path, content_path, knn_path = folder / NEIGHBOURS_FILE, folder / "content", at_cut / ITEM_KNN_FILE
+    sources = CrossSources(
+        co_interaction=CoInteractionNeighbours.load(co_path) if co_path.exists() else None,
+        content=ContentIndex.load(content_path) if content_path.exists() else None,
+        item_knn=ItemKNNNeighbours.load(knn_path) if knn_path.exists() else None,
+        als=ALSFactors.load(at_cut / ALS_DIR) if (at_cut / ALS_DIR).exists() else None,
+    )
+    history = latest_first(positive_events(events[events["timestamp"] < cut]), HISTORY_ITEMS)
     users, items = rows["user_id"].tolist(), rows["item_id"].tolist()
-    return row_source_scores(co, content, users, rows["session_item_ids"].tolist(), items, history)
+    return row_source_scores(sources, users, rows["session_item_ids"].tolist(), items, history)
 
 
 @dg.asset(
     group_name=GROUP,
     key_prefix=GROUP,
-    deps=[online_features, retrieval_model, item_index, co_interaction, content_index],
+    deps=[online_features, retrieval_model, item_index, co_interaction, content_index, item_knn, als_factors],
     freshness_policy=DAILY_LOOP,
 )
 def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
@@ -121,7 +133,7 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
     joined["retrieval_score"] = retrieval_scores(
         RetrievalArtifacts.load(staging(paths).retrieval), joined["user_id"], joined["item_id"]
     )
-    joined = joined.assign(**item_to_item_scores(joined, paths))
+    joined = joined.assign(**item_to_item_scores(joined, paths, events, split.cut))
     joined["now_ts"] = pd.to_datetime(joined["event_timestamp"], utc=True).map(pd.Timestamp.timestamp)
     matrix = pd.DataFrame(ranker_inputs(joined), columns=list(RANKER_INPUTS))
     replayed = joined["session_id"].astype(str).str.startswith(POOL_SESSION_PREFIX).to_numpy()
@@ -152,11 +164,11 @@ def _replay_rows(
     platform: PlatformResource, events: pd.DataFrame, cut: pd.Timestamp, held_out: set[str]
 ) -> pd.DataFrame:
     seen, fresh = label_window_positives(events, cut)
-    users = sorted(set(fresh) - held_out)
+    users = sorted(u for u in set(fresh) - held_out if len(seen.get(u, ())) >= RANKER_POOL.min_history)
     rng = np.random.default_rng(platform.seed)
     if len(users) > RANKER_POOL.max_users:
         users = sorted(rng.choice(users, size=RANKER_POOL.max_users, replace=False).tolist())
-    replay = load_replay(platform.settings, cut, seen, with_ranker=False)
+    replay = load_replay(platform.settings, cut, seen, recent_before(events, cut), with_ranker=False)
     devices = replay.profiles["device"] if "device" in replay.profiles else pd.Series(dtype=str)
     return pool_rows(replay.scored_candidates, devices, fresh, users, cut, RANKER_POOL, seed=platform.seed)
 

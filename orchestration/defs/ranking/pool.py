@@ -31,8 +31,9 @@ def pool_rows(
     config: RankerPoolConfig,
     seed: int,
 ) -> pd.DataFrame:
-    """Rows shaped like ``labels.label_rows``: every positive in each user's pool, the hardest
-    ``hard_negatives`` by retrieval score and ``random_negatives`` from the rest.
+    """Rows shaped like ``labels.label_rows``: the positives in each user's pool (at most
+    ``max_positives``), the hardest ``hard_negatives`` by retrieval score and ``random_negatives``
+    from the rest.
 
     ``candidates_of(user)`` is the replayed funnel's ``scored_candidates`` (``item_id`` and
     ``retrieval_score``); ``devices`` maps user to profile device.
@@ -48,6 +49,11 @@ def pool_rows(
         positive = cands["item_id"].isin(fresh.get(user, set())).to_numpy()
         if not positive.any():
             continue
+        hits = np.flatnonzero(positive)
+        if len(hits) > config.max_positives:  # a burst of engagements must not outweigh the rest
+            dropped = rng.choice(hits, size=len(hits) - config.max_positives, replace=False)
+            kept = np.setdiff1d(np.arange(len(cands)), dropped)
+            cands, positive = cands.iloc[kept].reset_index(drop=True), positive[kept]
         order = np.argsort(-cands["retrieval_score"].to_numpy(), kind="stable")
         negatives = order[~positive[order]]
         hard, rest = negatives[: config.hard_negatives], negatives[config.hard_negatives :]

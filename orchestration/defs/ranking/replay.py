@@ -17,17 +17,27 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bento.funnel.candidates import affinity, merge_sources
+from bento.funnel.candidates import affinity, fused_retrieval_score, merge_sources
 from bento.sources import RetrievalSources
-from bento.surfaces import load_serving_config
+from bento.surfaces import SourceCounts, load_serving_config
 from contracts.features import SESSION_DEFAULTS, ranker_inputs
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from contracts.settings import PlatformSettings
+from orchestration.defs.candidate_generation.assets import cut_candidates_dir
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.config import RETRIEVAL
 from orchestration.defs.common.split import evaluation_users
 from orchestration.defs.common.warehouse import read_table
-from training.candidates.cross_scores import recent_items, source_scores
+from training.candidates.als import ALS_DIR, ALSFactors
+from training.candidates.cross_scores import (
+    ALS_SCORE,
+    HISTORY_ITEMS,
+    ITEM_KNN_SCORE,
+    SEED_ITEMS,
+    latest_first,
+    source_scores,
+)
+from training.candidates.item_knn import ITEM_KNN_FILE, ItemKNNNeighbours
 from training.evaluation.metrics import evaluate_topk
 from training.export import LoadedRanker, load_ranker
 from training.index.faiss_index import ItemIndex
@@ -37,6 +47,8 @@ from training.recommenders.threads import torch_threads
 from training.retrieval import RetrievalArtifacts
 
 EVAL_SURFACE = "home_feed"
+RANKED = "ranked"  # candidates ordered by the light and full rankers
+RETRIEVAL_ORDER = "retrieval_order"  # the same candidates in fused retrieval order, rankers off
 DEFAULT_HOUR = 12
 
 
@@ -50,13 +62,12 @@ class OfflineFunnel:
     profiles: pd.DataFrame  # indexed by user_id
     popular: list[str]
     seen: dict[str, set[str]]
+    recent: dict[str, list[str]]  # each user's engagements before the cut, newest first
     now_ts: float
-    n_cf: int
-    n_popular: int
+    counts: SourceCounts  # the evaluated surface's, exactly as serving reads them
     sources: RetrievalSources = field(default_factory=RetrievalSources)
     light: LightRanker | None = None
     full_rank: int = 0  # candidates the light stage passes on (0: the full ranker scores all)
-    n_item_to_item: int = 100  # co-interaction and content candidates, each
 
     def __post_init__(self) -> None:
         self._user_pos = {u: i for i, u in enumerate(self.artifacts.user_ids)}
@@ -68,16 +79,21 @@ class OfflineFunnel:
         sources: dict[str, list[str]] = {}
         if pos is not None:
             query = self.artifacts.user_embeddings[pos : pos + 1]
-            ids, _ = self.index.search(query, self.n_cf + len(seen))
+            ids, _ = self.index.search(query, self.counts.collaborative + len(seen))
             sources["collaborative"] = ids[0]
-        seeds = recent_items([], seen)
+        history = self.recent.get(user, [])
+        seeds = history[:SEED_ITEMS]
+        if history and self.sources.item_knn is not None:
+            sources["item_knn"] = self.sources.item_knn.top(history, self.counts.item_knn, seen)
+        if history and self.sources.als is not None:
+            sources["als"] = self.sources.als.top(history, self.counts.als, seen)
         if seeds and self.sources.co_interaction is not None:
             sources["co_interaction"] = self.sources.co_interaction.for_items(
-                seeds, self.n_item_to_item, seen
+                seeds, self.counts.co_interaction, seen
             )
         if seeds and self.sources.content is not None:
-            sources["content"] = self.sources.content.similar(seeds, self.n_item_to_item, seen)
-        sources["popular"] = self.popular[: self.n_popular + len(seen)]
+            sources["content"] = self.sources.content.similar(seeds, self.counts.content, seen)
+        sources["popular"] = self.popular[: self.counts.popular + len(seen)]
         merged = merge_sources(sources, excluded=seen)
         # The sources were built from today's catalogue; at the cut only older items existed.
         return merged[merged["item_id"].isin(self.item_stats.index)].reset_index(drop=True)
@@ -98,10 +114,14 @@ class OfflineFunnel:
         cands = self.scored_candidates(user)
         if cands.empty:
             return []
-        if not use_ranker or self.ranker is None:
-            return cands.sort_values("retrieval_score", ascending=False)["item_id"].head(k).tolist()
-        inputs = ranker_inputs(self.raw_features(user, cands))
+        raw = self.raw_features(user, cands)
         ids = cands["item_id"].to_numpy()
+        if not use_ranker or self.ranker is None:  # the order the funnel serves without its rankers
+            fused = fused_retrieval_score(
+                [raw["retrieval_score"].to_numpy(), raw[ITEM_KNN_SCORE].to_numpy(), raw[ALS_SCORE].to_numpy()]
+            )
+            return ids[np.argsort(-fused, kind="stable")[:k]].tolist()
+        inputs = ranker_inputs(raw)
         if self.light is not None and 0 < self.full_rank < len(cands):
             kept = keep_top(self.light.score(inputs, EVAL_SURFACE), self.full_rank)
             ids, inputs = ids[kept], inputs[kept]
@@ -117,11 +137,8 @@ class OfflineFunnel:
         for name, value in SESSION_DEFAULTS.items():
             raw[name] = [value] * len(raw)
         raw["retrieval_score"] = cands["retrieval_score"].to_numpy()
-        seeds = recent_items([], self.seen.get(user, set()))
-        extra = self.sources
-        for name, values in source_scores(
-            extra.co_interaction, extra.content, seeds, cands["item_id"].tolist()
-        ).items():
+        history = self.recent.get(user, [])
+        for name, values in source_scores(self.sources.cross(), history, cands["item_id"].tolist()).items():
             raw[name] = values
         raw["now_ts"] = self.now_ts
         raw["hour_of_day"] = DEFAULT_HOUR
@@ -145,13 +162,34 @@ def label_window_positives(
     return seen, fresh
 
 
+def _sources_at_cut(settings: PlatformSettings) -> RetrievalSources:
+    """The bundle's sources, with the collaborative neighbours and ALS factors swapped for those
+    fitted before the cut (the served ones learned from the label window)."""
+    sources = RetrievalSources.load(staging(settings.paths).root)
+    folder = cut_candidates_dir(settings.paths)
+    knn, als = folder / ITEM_KNN_FILE, folder / ALS_DIR
+    sources.item_knn = ItemKNNNeighbours.load(knn) if knn.exists() else None
+    sources.als = ALSFactors.load(als) if als.exists() else None
+    return sources
+
+
+def recent_before(events: pd.DataFrame, cut: pd.Timestamp) -> dict[str, list[str]]:
+    """Each user's engagements before the cut, newest first: the replay's item-to-item seeds."""
+    positive = events[events["event_type"].isin(list(POSITIVE_EVENT_WEIGHTS))]
+    return latest_first(positive[positive["timestamp"] < cut], HISTORY_ITEMS)
+
+
 def _snapshot(frame: pd.DataFrame, at: pd.Timestamp, key: str) -> pd.DataFrame:
     stamps = pd.to_datetime(frame["event_timestamp"], utc=True)
     return frame[stamps == at].drop(columns="event_timestamp").set_index(key)
 
 
 def load_replay(
-    settings: PlatformSettings, cut: pd.Timestamp, seen: dict[str, set[str]], with_ranker: bool
+    settings: PlatformSettings,
+    cut: pd.Timestamp,
+    seen: dict[str, set[str]],
+    recent: dict[str, list[str]],
+    with_ranker: bool,
 ) -> OfflineFunnel:
     """The staged bundle's funnel as of ``cut``; without the rankers when they are not trained yet."""
     paths = settings.paths
@@ -161,6 +199,7 @@ def load_replay(
     user_stats = _snapshot(pd.read_parquet(paths.features / "user_stats.parquet"), cut, "user_id")
     activity = _snapshot(pd.read_parquet(paths.features / "user_activity.parquet"), cut, "user_id")
     light = with_ranker and (area.ranker / LIGHT_WEIGHTS).exists()
+    surface = load_serving_config(settings.surfaces_file).surface(EVAL_SURFACE)
     return OfflineFunnel(
         artifacts=RetrievalArtifacts.load(area.retrieval),
         index=ItemIndex.load(area.index),
@@ -170,13 +209,12 @@ def load_replay(
         profiles=read_table(paths, "users").set_index("user_id"),
         popular=in_stock.sort_values("item_popularity", ascending=False).index.tolist(),
         seen=seen,
+        recent=recent,
         now_ts=cut.timestamp(),
-        n_cf=RETRIEVAL.candidates_cf,
-        n_popular=RETRIEVAL.candidates_popular,
-        sources=RetrievalSources.load(area.root),
+        counts=surface.candidates,
+        sources=_sources_at_cut(settings),
         light=load_light_ranker(area.ranker) if light else None,
-        full_rank=load_serving_config(settings.surfaces_file).surface(EVAL_SURFACE).full_rank,
-        n_item_to_item=RETRIEVAL.candidates_item_to_item,
+        full_rank=surface.full_rank,
     )
 
 
@@ -189,7 +227,8 @@ def evaluation_sample(fresh: dict[str, set[str]], limit: int, seed: int) -> dict
 
 
 def evaluate_replay(funnel: OfflineFunnel, test: dict[str, set[str]]) -> dict[str, dict[str, float]]:
-    """The full funnel ("ours") against its own retrieval order and popularity, same candidates."""
+    """The funnel with its rankers (``ranked``) against its own retrieval order and popularity, on
+    the same candidates."""
     seen = funnel.seen
 
     def popularity(batch: list[str], n: int) -> list[list[str]]:
@@ -199,8 +238,8 @@ def evaluate_replay(funnel: OfflineFunnel, test: dict[str, set[str]]) -> dict[st
         ]
 
     models: dict[str, Callable[[list[str], int], list[list[str]]]] = {
-        "ours": lambda batch, n: [funnel.rank(u, n) for u in batch],
-        "two_tower": lambda batch, n: [funnel.rank(u, n, use_ranker=False) for u in batch],
+        RANKED: lambda batch, n: [funnel.rank(u, n) for u in batch],
+        RETRIEVAL_ORDER: lambda batch, n: [funnel.rank(u, n, use_ranker=False) for u in batch],
         "popularity": popularity,
     }
     with torch_threads(1):  # per-user batches are small: extra threads only contend

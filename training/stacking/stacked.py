@@ -1,4 +1,4 @@
-"""The full funnel as one recommender: sources -> candidate union -> learned listwise ranker.
+"""The stacked recommender: sources -> candidate union -> learned listwise ranker, offline only.
 
 Stacking without leakage: the ranker learns from the validation split (sources fitted on its train
 part, labels = its held-out items); the sources are then refitted on all of train and the same
@@ -14,26 +14,26 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from training.funnel.candidates import CandidateSet, build_candidates
-from training.funnel.config import FunnelConfig
-from training.funnel.features import FeatureContext
-from training.funnel.training import RankerBag, score_candidates, train_listwise
 from training.recommenders.base import Recommender
+from training.stacking.candidates import CandidateSet, build_candidates
+from training.stacking.config import StackingConfig
+from training.stacking.features import FeatureContext
+from training.stacking.training import RankerBag, score_candidates, train_listwise
 
 SourceFactory = Callable[[], Recommender]
 
 
-class FunnelRecommender:
+class StackedRecommender:
     """``fit(train, val_train, val)`` then ``scores(users)``: ranker scores on candidates, -inf elsewhere."""
 
     def __init__(
         self,
         factories: Mapping[str, SourceFactory],
         item_category: np.ndarray,
-        config: FunnelConfig | None = None,
+        config: StackingConfig | None = None,
         progress: bool = False,
     ) -> None:
-        self.config = config or FunnelConfig()
+        self.config = config or StackingConfig()
         self.factories = dict(factories)
         self.item_category = item_category
         self.progress = progress
@@ -73,7 +73,7 @@ class FunnelRecommender:
         val_train: sp.csr_matrix,
         val: sp.csr_matrix,
         replays: Sequence[tuple[sp.csr_matrix, sp.csr_matrix]] = (),
-    ) -> FunnelRecommender:
+    ) -> StackedRecommender:
         """Train the ranker on (val_train -> val) and any further ``replays`` of train, then refit
         the sources on ``train``. More replays give the ranker more lists to learn from."""
         started = time.perf_counter()

@@ -17,10 +17,10 @@ import torch
 from pytorch_lightning.callbacks import Callback, EarlyStopping
 
 from training.data.loaders import ColumnBatchDataset, batch_loader, seeded_split
-from training.funnel.candidates import CandidateSet
-from training.funnel.config import FunnelConfig
-from training.funnel.model import ListwiseRanker
 from training.recommenders.threads import torch_threads
+from training.stacking.candidates import CandidateSet
+from training.stacking.config import StackingConfig
+from training.stacking.model import ListwiseRanker
 from training.trainer import make_trainer
 
 SCORE_BATCH = 4096
@@ -71,7 +71,7 @@ class RankerBag(torch.nn.Module):
 
 
 def _train_one(
-    everything: ColumnBatchDataset, config: FunnelConfig, seed: int, progress: bool
+    everything: ColumnBatchDataset, config: StackingConfig, seed: int, progress: bool
 ) -> tuple[ListwiseRanker, dict[str, float]]:
     pl.seed_everything(seed, workers=True, verbose=False)
     train_rows, val_rows = seeded_split(len(everything), config.val_fraction, seed)
@@ -84,7 +84,7 @@ def _train_one(
     rows = x[valid].double()
     model.scorer.set_standardization(rows.mean(dim=0).float(), rows.std(dim=0, unbiased=False).float())
     keep = _KeepBest()
-    with tempfile.TemporaryDirectory(prefix="funnel_ranker_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="stacked_ranker_") as tmp:
         trainer = make_trainer(max_epochs=config.max_epochs, progress=progress, root_dir=tmp)
         trainer.callbacks.extend([keep, EarlyStopping("val_loss", patience=config.patience)])
         trainer.fit(model, datamodule=_Data(train, val, config.batch_users, seed))
@@ -94,7 +94,7 @@ def _train_one(
 
 
 def train_listwise(
-    candidates: CandidateSet, labels: np.ndarray, config: FunnelConfig, progress: bool = False
+    candidates: CandidateSet, labels: np.ndarray, config: StackingConfig, progress: bool = False
 ) -> tuple[RankerBag, dict[str, float]]:
     """Train on users with at least one relevant candidate; returns the bag and its mean metrics."""
     keep = labels.sum(axis=1) > 0

@@ -1,4 +1,4 @@
-"""The stacked funnel: candidates from several sources, a listwise ranker, valid full rankings."""
+"""The stacked recommender: candidates from several sources, a listwise ranker, valid full rankings."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from training.evaluation.config import MetricConfig
 from training.evaluation.interactions import Interactions
 from training.evaluation.protocols import replays, split
 from training.evaluation.report import evaluate_model
-from training.funnel.candidates import build_candidates
-from training.funnel.config import FunnelConfig
-from training.funnel.features import FeatureContext, source_feature_names
-from training.funnel.funnel import FunnelRecommender
-from training.funnel.model import listwise_loss
 from training.recommenders import EASERecommender, ItemKNNRecommender, PopularityRecommender
 from training.recommenders.base import top_k
+from training.stacking.candidates import build_candidates
+from training.stacking.config import StackingConfig
+from training.stacking.features import FeatureContext, source_feature_names
+from training.stacking.model import listwise_loss
+from training.stacking.stacked import StackedRecommender
 
 SOURCES = {
     "ease": functools.partial(EASERecommender, l2=10.0),
@@ -28,7 +28,7 @@ SOURCES = {
     "popularity": PopularityRecommender,
 }
 SMALL = replace(
-    FunnelConfig(), sources=tuple(SOURCES), n_candidates=30, max_epochs=5, hidden_dims=(16,), n_rankers=2
+    StackingConfig(), sources=tuple(SOURCES), n_candidates=30, max_epochs=5, hidden_dims=(16,), n_rankers=2
 )
 
 
@@ -56,23 +56,23 @@ def test_candidates_are_the_union_of_sources_and_exclude_seen(blocks: Interactio
         assert len(set(cands.items[r])) == 15
 
 
-def test_funnel_runs_end_to_end_and_ranks_validly(blocks: Interactions) -> None:
+def test_stacked_runs_end_to_end_and_ranks_validly(blocks: Interactions) -> None:
     s = split(blocks, "temporal", seed=0)
     train, test = s.part("train").matrix(), s.part("test").matrix()
-    funnel = FunnelRecommender(SOURCES, blocks.item_category, SMALL)
+    stacked = StackedRecommender(SOURCES, blocks.item_category, SMALL)
     folds = [(blocks.subset(a).matrix(), blocks.subset(b).matrix()) for a, b in replays(s, 1, seed=0)]
-    funnel.fit(train, s.part("val_train").matrix(), s.part("val").matrix(), folds)
+    stacked.fit(train, s.part("val_train").matrix(), s.part("val").matrix(), folds)
     users = np.arange(blocks.n_users)
-    top = top_k(funnel, train, users, 10)
+    top = top_k(stacked, train, users, 10)
     for user, row in zip(users, top, strict=True):
         items = row[row >= 0]
         assert len(items) == 10 and len(set(items)) == 10
         assert not set(items) & set(train[user].indices)
     config = MetricConfig(ks=(10, 20), plot_ks=(10, 20))
-    ours = evaluate_model(funnel, train, test, blocks.item_category, config)
+    ours = evaluate_model(stacked, train, test, blocks.item_category, config)
     popular = evaluate_model(PopularityRecommender().fit(train), train, test, blocks.item_category, config)
     assert ours["ndcg@10"] > popular["ndcg@10"]
-    assert funnel.report["val_candidate_recall"] > 0.5
-    assert set(funnel.report["retrieved_by"]) == set(SOURCES)
-    assert funnel.report["replays"] == 1 and funnel.report["ranker"]["rankers"] == 2
-    assert 0 <= funnel.report["ranker"]["best_epoch"] < SMALL.max_epochs
+    assert stacked.report["val_candidate_recall"] > 0.5
+    assert set(stacked.report["retrieved_by"]) == set(SOURCES)
+    assert stacked.report["replays"] == 1 and stacked.report["ranker"]["rankers"] == 2
+    assert 0 <= stacked.report["ranker"]["best_epoch"] < SMALL.max_epochs

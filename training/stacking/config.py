@@ -1,4 +1,4 @@
-"""Funnel defaults in one place: which sources, how many candidates, the ranker's size and schedule."""
+"""Stacked-recommender defaults in one place: sources, candidate count, the ranker's size and schedule."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class FunnelConfig:
+class StackingConfig:
     """Sources are recommender names (``training.recommenders.BASELINES`` keys or ``two_tower``)."""
 
     sources: tuple[str, ...] = ("ease", "itemknn", "als", "popularity", "two_tower")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from training.funnel.features import FeatureContext, ranks, standardised
 from training.recommenders.base import Recommender, mask_seen
+from training.stacking.features import FeatureContext, ranks, standardised
 
 
 @dataclass
@@ -89,7 +89,7 @@ def build_candidates(
 ) -> CandidateSet:
     """Candidates and their features for ``users``, excluding each user's items in ``seen``."""
     if not sources:
-        raise ValueError("the funnel needs at least one source")
+        raise ValueError("the stacked recommender needs at least one source")
     items, features, hits = [], [], []
     for start in range(0, len(users), user_batch):
         batch = users[start : start + user_batch]

@@ -1,0 +1,71 @@
+"""Assembling the funnel from a bundle: one factory for the service and for offline evaluation.
+
+The Recommender service and the quality evaluation both build their ``Funnel`` here, from the same
+bundle files, the same Feast store and the same surface configuration, so a quality figure is a
+figure of the page ``bentoml serve`` returns, not of a look-alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from feast import FeatureStore
+
+from bento.bundle import ServingBundle
+from bento.caching import TTLCache
+from bento.features import OnlineFeatures
+from bento.funnel.pipeline import Funnel, FunnelResult, ScoreFn
+from bento.surfaces import ServingConfig, load_serving_config
+from contracts.settings import PlatformSettings
+from feature_repo.store import open_store
+from training.candidates.trending import TRENDING_FILE
+from training.export import LoadedRanker, load_ranker
+
+RANKER_DIR = "ranker"
+
+
+@dataclass
+class AssembledFunnel:
+    bundle: ServingBundle
+    store: FeatureStore
+    features: OnlineFeatures
+    serving: ServingConfig
+    funnel: Funnel
+
+
+def assemble_funnel(
+    bundle_root: Path,
+    settings: PlatformSettings,
+    score: ScoreFn,
+    *,
+    response_cache: bool = True,
+    on_item_lookup: Callable[[bool], None] | None = None,
+    on_result_lookup: Callable[[bool], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> AssembledFunnel:
+    """The funnel over the bundle at ``bundle_root``, reading the platform's Feast store.
+
+    ``score`` is the full ranker (the Ranker service's endpoint in serving, the same TorchScript
+    module in process offline). ``response_cache`` off: every request runs the whole funnel.
+    ``clock``: "now" for the funnel (wall time by default; a replay sets the data's end).
+    """
+    bundle = ServingBundle.load(
+        bundle_root, live_trending_file=settings.paths.live_candidates / TRENDING_FILE
+    )
+    store = open_store(settings)
+    serving = load_serving_config(settings.surfaces_file)
+    items, results = serving.caches.item_features, serving.caches.results
+    features = OnlineFeatures(store, items.ttl_s, items.capacity, on_item_lookup=on_item_lookup)
+    cache: TTLCache[FunnelResult] | None = (
+        TTLCache(results.capacity, results.ttl_s, on_lookup=on_result_lookup) if response_cache else None
+    )
+    funnel = Funnel(bundle, features, score, serving, results=cache, **({"clock": clock} if clock else {}))
+    return AssembledFunnel(bundle, store, features, serving, funnel)
+
+
+def load_bundle_ranker(bundle_root: Path) -> LoadedRanker:
+    """The bundle's full ranker as the Ranker service loads it (manifest checked, warmed up)."""
+    return load_ranker(bundle_root / RANKER_DIR)
