@@ -51,6 +51,6 @@ defs = dg.Definitions(
         privacy_jobs.hourly_erasure,
         privacy_jobs.daily_retention,
     ],
-    sensors=[alerting.loop_failure_alert],
-    resources={"platform": PlatformResource.from_env()},
+    sensors=[alerting.loop_health_alerts, alerting.loop_failure_alert],
+    resources={"platform": PlatformResource.from_env(), "alerting": alerting.AlertingResource()},
 )
