@@ -6,6 +6,7 @@ from orchestration.defs.alerting import sensors as alerting
 from orchestration.defs.candidate_generation import assets as candidate_generation
 from orchestration.defs.candidate_generation import rebuild as index_rebuild
 from orchestration.defs.candidate_generation import trending_refresh
+from orchestration.defs.common.freshness import with_design_freshness
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.evaluation import assets as evaluation
 from orchestration.defs.features import assets as features
@@ -31,7 +32,12 @@ hourly_archive = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=privacy_jobs.erasure_before_features(dg.load_assets_from_modules([*STAGES, privacy])),
+    assets=[
+        *with_design_freshness(
+            privacy_jobs.erasure_before_features(dg.load_assets_from_modules([*STAGES, privacy]))
+        ),
+        trending_refresh.live_trending,  # updated by the trending_refresh job, not by the loop
+    ],
     asset_checks=dg.load_asset_checks_from_modules(
         [ingestion_checks, features_checks, ranking_checks, serving_checks, privacy]
     ),
