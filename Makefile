@@ -29,9 +29,10 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 build: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m orchestration.materialize $(if $(FORCE),--force,)
 
-## run: install, build the demo world and every asset, then serve and print a sample request
+## run: install, build the demo world and every asset, then bring up the platform: the Dagster
+## daemon (schedules, sensors, alerts, freshness), the Dagster UI on :$(UI_PORT) and the service
 run: build
-	$(BIN)/python -m bento.demo --port $(SERVICE_PORT)
+	$(BIN)/python -m orchestration.platform --service-port $(SERVICE_PORT) --ui-port $(UI_PORT)
 
 serve: $(BIN)/.installed
 	$(BIN)/bentoml serve bento.service:Recommender --port $(SERVICE_PORT)
