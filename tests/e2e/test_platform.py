@@ -59,7 +59,7 @@ def _poll(what: str, probe, timeout_s: float = POLL_TIMEOUT_S):
 
 
 @pytest.fixture
-def platform_home(tiny_platform, tmp_path: Path) -> tuple[Path, Path]:
+def copied_home(tiny_platform, tmp_path: Path) -> tuple[Path, Path]:
     source = Path(os.environ["RECO_HOME"])
     home = tmp_path / "home"
     shutil.copytree(source, home, ignore=shutil.ignore_patterns("event_log", "bentoml", "*.log", "alerts*"))
@@ -69,8 +69,8 @@ def platform_home(tiny_platform, tmp_path: Path) -> tuple[Path, Path]:
     return home, dagster_home
 
 
-def test_platform_comes_up_reports_freshness_and_daemon_health_and_stops(platform_home) -> None:
-    home, dagster_home = platform_home
+def test_platform_comes_up_reports_freshness_and_daemon_health_and_stops(copied_home) -> None:
+    home, dagster_home = copied_home
     batch = dg.AssetKey(["features", "batch_features"])
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         instance.report_runless_asset_event(dg.AssetMaterialization(batch))
