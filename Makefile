@@ -12,8 +12,10 @@ export DAGSTER_DISABLE_TELEMETRY := true
 export FEAST_USAGE := False
 SERVICE_PORT ?= 3000
 UI_PORT ?= 3070
+# The Dagster instance profile: dagster.yaml (SQLite under DAGSTER_HOME) or dagster.prod.yaml (PostgreSQL)
+DAGSTER_CONFIG ?= dagster.yaml
 
-.PHONY: run build serve sample test lint ui bench clean
+.PHONY: run build serve sample test lint ui bench clean FORCE_COPY
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +24,10 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
-	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $@
+$(DAGSTER_HOME)/dagster.yaml: $(DAGSTER_CONFIG) FORCE_COPY
+	mkdir -p $(DAGSTER_HOME) && cp $(DAGSTER_CONFIG) $@
+
+FORCE_COPY:
 
 ## build: materialize every asset (skipped when the bundle is fresh; FORCE=1 rebuilds)
 build: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
