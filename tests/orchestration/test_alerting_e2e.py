@@ -21,7 +21,7 @@ from bento.ingestion.consumers import FileConsumerOffsets
 from bento.ingestion.event_log import EventLog
 from bento.ingestion.session_updater import CONSUMER_NAME
 from orchestration.definitions import defs
-from orchestration.defs.alerting.sensors import AlertingResource, loop_health_alerts
+from orchestration.defs.alerting.sensors import AlertingResource, loop_failure_alert, loop_health_alerts
 from orchestration.defs.common.resources import PlatformResource
 
 BATCH = dg.AssetKey(["features", "batch_features"])
@@ -165,3 +165,29 @@ def test_failed_blocking_check_pages(setup, monkeypatch) -> None:
     assert [(m["subject"], m["severity"]) for m in hook] == [(subject, "PAGE")]
     assert "features/batch_features" in hook[0]["downstream"]
     assert hook[0]["runbook"].endswith("#failed-check")
+
+
+def test_failed_run_pages_through_the_run_failure_sensor(setup, monkeypatch) -> None:
+    instance, resources, http, mail, _ = setup
+    monkeypatch.setenv("TEST_PD_KEY", "k")
+    job = defs.resolve_job_def("trending_refresh")  # an empty home: no events to read
+    result = job.execute_in_process(instance=instance, resources=resources, raise_on_error=False)
+    assert not result.success
+    context = dg.build_run_status_sensor_context(
+        sensor_name="loop_failure_alert",
+        dagster_event=result.get_run_failure_event(),
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        resources=resources,
+        repository_def=defs.get_repository_def(),
+    ).for_run_failure()
+    loop_failure_alert(context)
+    got = deliveries(http, mail)
+    assert counts(got) == (1, 1, 1, 1)
+    page, hook = got["pd"][0], got["hook"]
+    assert page["dedup_key"].endswith("run:trending_refresh") and page["payload"]["severity"] == "critical"
+    assert "Failed steps: refresh_trending_list" in hook[0]["detail"] and hook[0]["runbook"].endswith(
+        "#failed-run"
+    )
+    tick(instance, resources)  # the interval sensor sees the same failure: no second page
+    assert counts(deliveries(http, mail)) == (0, 0, 0, 0)
