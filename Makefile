@@ -12,8 +12,10 @@ export DAGSTER_DISABLE_TELEMETRY := true
 export FEAST_USAGE := False
 SERVICE_PORT ?= 3000
 UI_PORT ?= 3070
+# The Dagster instance profile: dagster.yaml (SQLite under DAGSTER_HOME) or dagster.prod.yaml (PostgreSQL)
+DAGSTER_CONFIG ?= dagster.yaml
 
-.PHONY: run build serve sample test lint ui bench clean
+.PHONY: run build serve sample test lint ui bench clean FORCE_COPY
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,16 +24,19 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
-	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $@
+$(DAGSTER_HOME)/dagster.yaml: $(DAGSTER_CONFIG) FORCE_COPY
+	mkdir -p $(DAGSTER_HOME) && cp $(DAGSTER_CONFIG) $@
+
+FORCE_COPY:
 
 ## build: materialize every asset (skipped when the bundle is fresh; FORCE=1 rebuilds)
 build: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m orchestration.materialize $(if $(FORCE),--force,)
 
-## run: install, build the demo world and every asset, then serve and print a sample request
+## run: install, build the demo world and every asset, then bring up the platform: the Dagster
+## daemon (schedules, sensors, alerts, freshness), the Dagster UI on :$(UI_PORT) and the service
 run: build
-	$(BIN)/python -m bento.demo --port $(SERVICE_PORT)
+	$(BIN)/python -m orchestration.platform --service-port $(SERVICE_PORT) --ui-port $(UI_PORT)
 
 serve: $(BIN)/.installed
 	$(BIN)/bentoml serve bento.service:Recommender --port $(SERVICE_PORT)

@@ -6,6 +6,8 @@ from orchestration.defs.alerting import sensors as alerting
 from orchestration.defs.candidate_generation import assets as candidate_generation
 from orchestration.defs.candidate_generation import rebuild as index_rebuild
 from orchestration.defs.candidate_generation import trending_refresh
+from orchestration.defs.common.automation import started
+from orchestration.defs.common.freshness import with_design_freshness
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.evaluation import assets as evaluation
 from orchestration.defs.features import assets as features
@@ -31,7 +33,12 @@ hourly_archive = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=privacy_jobs.erasure_before_features(dg.load_assets_from_modules([*STAGES, privacy])),
+    assets=[
+        *with_design_freshness(
+            privacy_jobs.erasure_before_features(dg.load_assets_from_modules([*STAGES, privacy]))
+        ),
+        trending_refresh.live_trending,  # updated by the trending_refresh job, not by the loop
+    ],
     asset_checks=dg.load_asset_checks_from_modules(
         [ingestion_checks, features_checks, ranking_checks, serving_checks, privacy]
     ),
@@ -43,14 +50,16 @@ defs = dg.Definitions(
         privacy_jobs.erase_users,
         privacy_jobs.enforce_retention,
     ],
-    schedules=[
-        daily_retrain,
-        hourly_archive,
-        index_rebuild.index_rebuild_schedule,
-        trending_refresh.trending_refresh_schedule,
-        privacy_jobs.hourly_erasure,
-        privacy_jobs.daily_retention,
-    ],
-    sensors=[alerting.loop_failure_alert],
-    resources={"platform": PlatformResource.from_env()},
+    schedules=started(
+        [
+            daily_retrain,
+            hourly_archive,
+            index_rebuild.index_rebuild_schedule,
+            trending_refresh.trending_refresh_schedule,
+            privacy_jobs.hourly_erasure,
+            privacy_jobs.daily_retention,
+        ]
+    ),
+    sensors=[alerting.loop_health_alerts, alerting.loop_failure_alert],
+    resources={"platform": PlatformResource.from_env(), "alerting": alerting.AlertingResource()},
 )

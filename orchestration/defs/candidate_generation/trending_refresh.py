@@ -1,6 +1,7 @@
-"""Hourly trending refresh: the daily list is up to a day old, and a 4-hour window must not be.
+"""Trending every 5 minutes (the design's cadence): the daily list is up to a day old, and a
+4-hour window must not be.
 
-Right after the archiver writes the last hour's events, this job recomputes trending from the
+Every 5 minutes this job recomputes trending from the
 recent hourly partitions plus the warehouse events (deduplicated by event id) as of the latest
 event, and replaces ``artifacts/live_candidates/trending.json`` atomically (write, fsync,
 ``os.replace``) for a running server to pick up. Only the baseline period is read, so the cost
@@ -17,13 +18,23 @@ import dagster as dg
 import pandas as pd
 
 from contracts.settings import PlatformPaths
+from orchestration.defs.common.freshness import LIVE_TRENDING
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.warehouse import read_table, table_path
 from orchestration.defs.ingestion.assets import ARCHIVE_DIR
 from training.candidates.trending import TRENDING_FILE, trending_lists
 from training.config import TrendingConfig
 
-REFRESH_CRON = "15 * * * *"  # after the hourly archive (:05)
+REFRESH_CRON = "*/5 * * * *"
+# What the job updates, as an asset: its freshness (5 minutes) is watched like every other one.
+live_trending = dg.AssetSpec(
+    key=["candidate_generation", "live_trending"],
+    group_name="candidate_generation",
+    deps=[["ingestion", "event_archive"], ["ingestion", "catalogue"]],
+    description="Trending lists over the recent archive, published for the running service "
+    "(artifacts/live_candidates/trending.json); updated by the trending_refresh job.",
+    freshness_policy=LIVE_TRENDING,
+)
 COLUMNS = ["event_id", "item_id", "event_type", "timestamp"]
 
 
@@ -77,10 +88,11 @@ def refresh_trending(paths: PlatformPaths, config: TrendingConfig | None = None)
 def refresh_trending_list(context: dg.OpExecutionContext, platform: PlatformResource) -> dg.Output[None]:
     result = refresh_trending(platform.settings.paths)
     context.log.info(f"trending as of {result['as_of']}: {result['overall']} items")
+    context.log_event(dg.AssetMaterialization(asset_key=live_trending.key, metadata=result))
     return dg.Output(None, metadata=result)
 
 
-@dg.job(description="Hourly trending refresh between daily runs (sliding window over the archive).")
+@dg.job(description="Trending refresh every 5 minutes between daily runs (sliding window over the archive).")
 def trending_refresh() -> None:
     refresh_trending_list()
 
