@@ -15,6 +15,7 @@ from feast import FeatureStore
 from feast.data_source import PushMode
 
 from bento.caching import TTLCache
+from bento.surfaces import CachesConfig
 from contracts.features import (
     ITEM_STATS_FEATURES,
     ITEM_STATS_VIEW,
@@ -31,8 +32,6 @@ from contracts.features import (
     USER_STATS_VIEW,
 )
 
-ITEM_CACHE_TTL_S = 300.0
-ITEM_CACHE_CAPACITY = 1_000  # the hottest items: the design's hot-key mitigation
 USER_REFS = (
     [f"{USER_STATS_VIEW}:{f}" for f in USER_STATS_FEATURES]
     + [f"{USER_ACTIVITY_VIEW}:{f}" for f in USER_ACTIVITY_FEATURES]
@@ -50,8 +49,8 @@ class OnlineFeatures:
     def __init__(
         self,
         store: FeatureStore,
-        item_ttl_s: float = ITEM_CACHE_TTL_S,
-        item_capacity: int = ITEM_CACHE_CAPACITY,
+        item_ttl_s: float = CachesConfig().item_features.ttl_s,
+        item_capacity: int = CachesConfig().item_features.capacity,
         on_item_lookup: Callable[[bool], None] | None = None,
     ) -> None:
         self.store = store

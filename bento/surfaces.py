@@ -47,7 +47,8 @@ class CacheConfig(BaseModel):
 
 
 class CachesConfig(BaseModel):
-    item_features: CacheConfig = Field(default_factory=lambda: CacheConfig(capacity=1000, ttl_s=300))
+    # Defaults equal config/surfaces.yaml's (its comment says why 50,000): one value, not two.
+    item_features: CacheConfig = Field(default_factory=lambda: CacheConfig(capacity=50_000, ttl_s=300))
     results: CacheConfig = Field(default_factory=lambda: CacheConfig(capacity=10_000, ttl_s=60))
 
 

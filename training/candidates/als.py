@@ -16,11 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from implicit.cpu.als import AlternatingLeastSquares
-from threadpoolctl import threadpool_limits
 
 from training.config import ALSConfig, IndexConfig
 from training.index.faiss_index import ItemIndex
+from training.recommenders.als import ALSRecommender
 
 ALS_DIR = "als"
 FACTORS_FILE = "item_factors.npy"
@@ -100,15 +99,8 @@ def fit_als(positives: pd.DataFrame, config: ALSConfig | None = None) -> ALSFact
     items, codes = np.unique(pairs["item_id"].to_numpy(), return_inverse=True)
     shape = (int(users.max()) + 1 if len(users) else 0, len(items))
     matrix = sp.csr_matrix((np.ones(len(codes), np.float32), (users, codes)), shape=shape)
-    with threadpool_limits(limits=1, user_api="blas"):
-        model = AlternatingLeastSquares(
-            factors=config.factors,
-            regularization=config.regularization,
-            alpha=config.alpha,
-            iterations=config.iterations,
-            random_state=config.seed,
-            num_threads=1,
-            use_cg=False,  # exact solves: the fold-in then matches a training step exactly
-        )
-        model.fit(matrix, show_progress=False)
-    return ALSFactors(items.astype(object), np.asarray(model.item_factors, dtype=np.float32), config)
+    model = ALSRecommender(
+        config.factors, config.regularization, config.alpha, config.iterations, seed=config.seed,
+        exact=True,  # the fold-in then solves exactly what a training step solves
+    ).fit(matrix)  # fmt: skip
+    return ALSFactors(items.astype(object), model.item_factors, config)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+import pandas as pd
 
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from contracts.settings import PlatformPaths
@@ -121,17 +122,22 @@ def cut_candidates_dir(paths: PlatformPaths) -> Path:
     return out
 
 
+def _engagements(platform: PlatformResource) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Every engagement (what the served sources fit on) and the label cut (where the cut ones stop)."""
+    columns = ["user_id", "item_id", "event_type", "timestamp"]
+    return positive_events(read_table(platform.settings.paths, "events", columns)), load_split(platform).cut
+
+
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
 def item_knn(platform: PlatformResource) -> dg.MaterializeResult:
     """Collaborative item neighbours (shrunk cosine over users, sparse top-k): fitted on every
     engagement for serving, and on those before the label cut for the ranker's rows."""
     paths = platform.settings.paths
-    columns = ["user_id", "item_id", "event_type", "timestamp"]
-    positives = positive_events(read_table(paths, "events", columns))
+    positives, cut = _engagements(platform)
     config = ItemKNNConfig()
     served = item_knn_neighbours(positives, config)
     served.save(candidates_dir(paths))
-    at_cut = item_knn_neighbours(positives[positives["timestamp"] < load_split(platform).cut], config)
+    at_cut = item_knn_neighbours(positives[positives["timestamp"] < cut], config)
     at_cut.save(cut_candidates_dir(paths))
     per_item = np.diff(served.similarity.indptr)
     return dg.MaterializeResult(
@@ -150,14 +156,11 @@ def als_factors(context: dg.AssetExecutionContext, platform: PlatformResource) -
     """Implicit-ALS item factors in a FAISS index (users are folded in per request): fitted on every
     engagement for serving, and on those before the label cut for the ranker's rows."""
     paths = platform.settings.paths
-    columns = ["user_id", "item_id", "event_type", "timestamp"]
-    positives = positive_events(read_table(paths, "events", columns))
+    positives, cut = _engagements(platform)
     config = ALSConfig()
     served = fit_als(positives, config)
     served.save(candidates_dir(paths))
-    fit_als(positives[positives["timestamp"] < load_split(platform).cut], config).save(
-        cut_candidates_dir(paths)
-    )
+    fit_als(positives[positives["timestamp"] < cut], config).save(cut_candidates_dir(paths))
     return dg.MaterializeResult(metadata={"items": len(served), **config.to_dict()})
 
 
