@@ -43,24 +43,16 @@ def in_process(users: list[str], page_size: int) -> tuple[list[float], dict[str,
     import bentoml
     import torch
 
-    from bento.bundle import ServingBundle
-    from bento.features import OnlineFeatures
-    from bento.funnel.pipeline import Funnel
-    from bento.surfaces import load_serving_config
+    from bento.assembly import assemble_funnel, load_bundle_ranker
     from contracts.api import RecommendRequest
     from contracts.settings import load_settings
-    from feature_repo.store import open_store
-    from training.export import load_ranker
 
     torch.set_num_threads(1)  # as the Ranker service does
-    settings = load_settings()
     root = Path(bentoml.models.get("reco_bundle:latest").path)
-    bundle = ServingBundle.load(root)
-    ranker = load_ranker(root / "ranker")
-    serving = load_serving_config(settings.surfaces_file)
-    cache = serving.caches.item_features  # as the service configures it; no response cache here
-    features = OnlineFeatures(open_store(settings), cache.ttl_s, cache.capacity)
-    funnel = Funnel(bundle, features, ranker.score, serving)
+    # The service's own factory, with its caches as configured, but no response cache.
+    funnel = assemble_funnel(
+        root, load_settings(), load_bundle_ranker(root).score, response_cache=False
+    ).funnel
     levels: dict[str, int] = {}
     samples = []
     for user in users:
