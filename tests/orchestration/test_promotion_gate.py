@@ -147,7 +147,13 @@ def test_the_loop_promoted_its_first_candidate(tiny_platform) -> None:
 def test_gate_promotes_a_good_candidate_and_blocks_a_regressed_one(tiny_platform, tmp_path: Path) -> None:
     platform = _copy_platform(tiny_platform, tmp_path / "home")
     home = Path(platform.home)
+    # A production version with the known figures of _copy_platform, whatever the tiny loop's own
+    # version scored: registered by a run, then promoted by hand (the manual override).
+    _restamp(platform, "v29990101000000", metric_scale=1.0)
+    _run(platform)
+    ModelRegistry(home).promote("v29990101000000", reason="the test's known baseline")
     production = read_production(home).current.version
+    assert production == "v29990101000000"
 
     _restamp(platform, "v29990101000001", metric_scale=0.99)  # within 5%: promoted
     result = _run(platform)
@@ -161,6 +167,7 @@ def test_gate_promotes_a_good_candidate_and_blocks_a_regressed_one(tiny_platform
     assert not result.success and not gate.passed
     assert gate.metadata["failed_rules"].value == ["no_regression"]
     # the staged metrics were scaled by 0.99 for the first candidate, then by 0.8: 20% below it
+    # (each _restamp scales what the previous one left)
     assert gate.metadata["no_regression/relative_change/ndcg@10"].value == pytest.approx(-0.2)
     assert read_production(home).current.version == "v29990101000001", "a blocked candidate leaves production"
     assert production_model.key not in {e.asset_key for e in result.get_asset_materialization_events()}
