@@ -62,7 +62,7 @@ def assemble_funnel(
     cache: TTLCache[FunnelResult] | None = (
         TTLCache(results.capacity, results.ttl_s, on_lookup=on_result_lookup) if response_cache else None
     )
-    funnel = Funnel(bundle, features, score, serving, results=cache, **({"clock": clock} if clock else {}))
+    funnel = Funnel(bundle, features, score, serving, results=cache, clock=clock)
     return AssembledFunnel(bundle, store, features, serving, funnel)
 
 

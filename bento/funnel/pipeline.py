@@ -76,11 +76,12 @@ class Funnel:
         score: ScoreFn,
         config: ServingConfig,
         results: TTLCache[FunnelResult] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] | None = None,
     ):
         self.bundle, self.features, self.score, self.config = bundle, features, score, config
         self.results = results
-        self.clock = clock  # "now" for item ages and the hour; offline replays set it to the data's end
+        # "now" for item ages and the hour: wall time, or the data's end in an offline replay
+        self.clock = clock or (lambda: datetime.now(UTC))
         # Items a user engaged with whose session push may not have landed yet (the updater is
         # asynchronous): hidden from their next pages so a click never shows its item again.
         self.just_engaged: TTLCache[tuple[str, ...]] = TTLCache(JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S)

@@ -25,6 +25,7 @@ from orchestration.defs.serving.promotion import (
     compare_metrics,
     load_promotion_config,
     measure_latency,
+    ranker_verdict,
 )
 from orchestration.defs.serving.registry import ModelRegistry
 from orchestration.materialize import gate_blocked
@@ -78,6 +79,20 @@ def test_latency_p99_against_the_budget() -> None:
     tight = GateConfig(latency=LatencyConfig(p99_budget_ms=5, repeats=10))
     ticks = count()
     assert not measure_latency(lambda x, s: np.zeros(len(x)), np.zeros((1000, 4)), tight, clock=clock).passed
+
+
+def test_the_ranker_serves_only_where_it_beats_retrieval_order() -> None:
+    def models(ranked: float | None, retrieval: float) -> dict[str, dict[str, float]]:
+        return {
+            "ranked": {} if ranked is None else {"ndcg@10": ranked, "n_users": 40.0},
+            "retrieval_order": {"ndcg@10": retrieval},
+        }
+
+    assert ranker_verdict(models(0.25, 0.20)).detail["served_order"] == "ranked"
+    assert ranker_verdict(models(0.20, 0.20)).detail["served_order"] == "ranked", "a tie keeps it"
+    refused = ranker_verdict(models(0.13, 0.21))
+    assert refused.detail["served_order"] == "retrieval_order" and refused.passed, "never blocks"
+    assert ranker_verdict(models(None, 0.2)).detail["served_order"] == "retrieval_order"
 
 
 # ---- the blocking check in a real Dagster run, on candidates derived from the tiny loop ----------

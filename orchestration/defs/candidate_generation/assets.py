@@ -8,7 +8,9 @@ ranker's replay rows and the offline evaluation); trending and new arrivals are 
 event, like the fallback lists.
 """
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import dagster as dg
 import numpy as np
@@ -122,23 +124,32 @@ def cut_candidates_dir(paths: PlatformPaths) -> Path:
     return out
 
 
-def _engagements(platform: PlatformResource) -> tuple[pd.DataFrame, pd.Timestamp]:
-    """Every engagement (what the served sources fit on) and the label cut (where the cut ones stop)."""
+class _Saved(Protocol):
+    def save(self, directory: Path) -> Path: ...
+
+
+S = TypeVar("S", bound=_Saved)
+
+
+def _fit_served_and_at_cut(platform: PlatformResource, fit: Callable[[pd.DataFrame], S]) -> tuple[S, S]:
+    """Fit a collaborative source on every engagement (served, into the bundle) and on those before
+    the label cut (``at_cut/``: the ranker's replay rows and the offline replay)."""
     columns = ["user_id", "item_id", "event_type", "timestamp"]
-    return positive_events(read_table(platform.settings.paths, "events", columns)), load_split(platform).cut
+    paths = platform.settings.paths
+    positives = positive_events(read_table(paths, "events", columns))
+    served = fit(positives)
+    served.save(candidates_dir(paths))
+    at_cut = fit(positives[positives["timestamp"] < load_split(platform).cut])
+    at_cut.save(cut_candidates_dir(paths))
+    return served, at_cut
 
 
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
 def item_knn(platform: PlatformResource) -> dg.MaterializeResult:
     """Collaborative item neighbours (shrunk cosine over users, sparse top-k): fitted on every
     engagement for serving, and on those before the label cut for the ranker's rows."""
-    paths = platform.settings.paths
-    positives, cut = _engagements(platform)
     config = ItemKNNConfig()
-    served = item_knn_neighbours(positives, config)
-    served.save(candidates_dir(paths))
-    at_cut = item_knn_neighbours(positives[positives["timestamp"] < cut], config)
-    at_cut.save(cut_candidates_dir(paths))
+    served, at_cut = _fit_served_and_at_cut(platform, lambda rows: item_knn_neighbours(rows, config))
     per_item = np.diff(served.similarity.indptr)
     return dg.MaterializeResult(
         metadata={
@@ -152,16 +163,14 @@ def item_knn(platform: PlatformResource) -> dg.MaterializeResult:
 
 
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
-def als_factors(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+def als_factors(platform: PlatformResource) -> dg.MaterializeResult:
     """Implicit-ALS item factors in a FAISS index (users are folded in per request): fitted on every
     engagement for serving, and on those before the label cut for the ranker's rows."""
-    paths = platform.settings.paths
-    positives, cut = _engagements(platform)
     config = ALSConfig()
-    served = fit_als(positives, config)
-    served.save(candidates_dir(paths))
-    fit_als(positives[positives["timestamp"] < cut], config).save(cut_candidates_dir(paths))
-    return dg.MaterializeResult(metadata={"items": len(served), **config.to_dict()})
+    served, at_cut = _fit_served_and_at_cut(platform, lambda rows: fit_als(rows, config))
+    return dg.MaterializeResult(
+        metadata={"items": len(served), "items_at_cut": len(at_cut), **config.to_dict()}
+    )
 
 
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)

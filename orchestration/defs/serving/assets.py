@@ -31,7 +31,7 @@ from orchestration.defs.evaluation.assets import offline_evaluation
 from orchestration.defs.features.assets import load_split, online_features
 from orchestration.defs.ranking.replay import RANKED, RETRIEVAL_ORDER
 from orchestration.defs.serving.fallbacks import fallback_lists as compute_fallback_lists
-from orchestration.defs.serving.promotion import load_promotion_config, ranker_verdict
+from orchestration.defs.serving.promotion import SERVED_RANKED, load_promotion_config, ranker_verdict
 from orchestration.defs.serving.registry import (
     CURRENT_FILE,
     Lineage,
@@ -152,7 +152,7 @@ def staged_bundle(context: dg.AssetExecutionContext, platform: PlatformResource)
     manifest = read_manifest(area.ranker)
     models = json.loads(area.evaluation.read_text())["models"]
     ranking = ranker_verdict(models)
-    enabled = bool(ranking.detail["ranker_enabled"])
+    enabled = ranking.detail["served_order"] == SERVED_RANKED
     lineage = {
         "model_version": manifest["model_version"],
         "source": settings.source.kind,

@@ -88,6 +88,9 @@ def compare_metrics(
     return Verdict(name="no_regression", passed=passed, detail=detail)
 
 
+SERVED_RANKED = "ranked"
+
+
 def ranker_verdict(models: dict[str, dict[str, float]], metric: str = "ndcg@10") -> Verdict:
     """Serve the rankers only where they beat their own retrieval order offline (same candidates,
     same held-out users); otherwise the bundle serves retrieval order. Never a worse page than the
@@ -98,7 +101,7 @@ def ranker_verdict(models: dict[str, dict[str, float]], metric: str = "ndcg@10")
         name="ranker_beats_retrieval_order",
         passed=True,  # a refused ranker does not block the version: retrieval order serves
         detail={
-            "ranker_enabled": enabled,
+            "served_order": SERVED_RANKED if enabled else "retrieval_order",
             f"ranked/{metric}": ranked,
             f"retrieval_order/{metric}": retrieval,
             "users": models["ranked"].get("n_users"),
