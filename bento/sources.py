@@ -24,6 +24,7 @@ from training.candidates.als import ALS_DIR, ALSFactors
 from training.candidates.co_interaction import NEIGHBOURS_FILE, CoInteractionNeighbours
 from training.candidates.content import ContentIndex
 from training.candidates.cross_scores import CrossSources
+from training.candidates.ease import EASE_FILE, EASENeighbours
 from training.candidates.editorial import LISTS_FILE, EditorialLists
 from training.candidates.item_knn import ITEM_KNN_FILE, ItemKNNNeighbours
 from training.candidates.trending import TRENDING_FILE, TrendingLists
@@ -49,6 +50,7 @@ class RetrievalSources:
     content: ContentIndex | None = None
     co_interaction: CoInteractionNeighbours | None = None
     item_knn: ItemKNNNeighbours | None = None
+    ease: EASENeighbours | None = None
     als: ALSFactors | None = None
     trending: TrendingLists | None = None
     editorial: EditorialLists | None = None
@@ -64,6 +66,7 @@ class RetrievalSources:
             content=_optional(folder / "content", ContentIndex.load),
             co_interaction=_optional(folder / NEIGHBOURS_FILE, CoInteractionNeighbours.load),
             item_knn=_optional(folder / ITEM_KNN_FILE, ItemKNNNeighbours.load),
+            ease=_optional(folder / EASE_FILE, EASENeighbours.load),
             als=_optional(folder / ALS_DIR, ALSFactors.load),
             trending=_optional(folder / TRENDING_FILE, TrendingLists.load),
             editorial=_optional(folder / LISTS_FILE, EditorialLists.load),
@@ -72,7 +75,7 @@ class RetrievalSources:
 
     def cross(self) -> CrossSources:
         """The sources whose scores are ranker features."""
-        return CrossSources(self.co_interaction, self.content, self.item_knn, self.als)
+        return CrossSources(self.co_interaction, self.content, self.item_knn, self.als, self.ease)
 
     def trending_lists(self) -> TrendingLists | None:
         """The bundle's trending lists, or the hourly refresh once one newer than them exists."""

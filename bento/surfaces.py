@@ -20,6 +20,7 @@ class SourceCounts(BaseModel):
     content: int = Field(100, ge=0)  # content neighbours of the user's recent items
     co_interaction: int = Field(100, ge=0)  # items engaged together with the user's recent items
     item_knn: int = Field(300, ge=0)  # collaborative neighbours of the user's history
+    ease: int = Field(300, ge=0)  # EASE item weights from the user's history
     als: int = Field(300, ge=0)  # ALS factors, the user's history folded in
     editorial: int = Field(20, ge=0)  # pinned by editors for this surface (config/editorial.yaml)
 

@@ -121,6 +121,7 @@ RANKER_INPUTS: Final = (
     "content_similarity",
     "item_knn_score",
     "als_score",
+    "ease_score",
     "hour_sin",
     "hour_cos",
     *(f"device_{d}" for d in DEVICES),
@@ -166,7 +167,7 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
 
     ``raw`` has one row per (user, candidate item) with the user, item and session feature
     columns above plus ``retrieval_score`` (two-tower affinity), each item-to-item source's score
-    (``co_interaction_score``, ``content_similarity``, ``item_knn_score``, ``als_score``:
+    (``co_interaction_score``, ``content_similarity``, ``item_knn_score``, ``als_score``, ``ease_score``:
     ``training.candidates.cross_scores``),
     ``now_ts`` (seconds), ``hour_of_day`` and ``device``. Missing values become neutral numbers;
     the result never contains NaN or inf.
@@ -218,6 +219,7 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
         col("content_similarity").clip(-1, 1),
         col("item_knn_score").clip(0, 1),
         col("als_score").clip(-1, 2),
+        col("ease_score").clip(-1, 1),
         np.sin(2 * np.pi * hour / 24.0),
         np.cos(2 * np.pi * hour / 24.0),
         *((device == d).astype(np.float64) for d in DEVICES),

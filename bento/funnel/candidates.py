@@ -13,6 +13,7 @@ SOURCE_PRIORITY: tuple[str, ...] = (
     "collaborative",
     "session",
     "item_knn",
+    "ease",
     "als",
     "editorial",
     "co_interaction",
@@ -62,7 +63,7 @@ def merge_sources(sources: Mapping[str, Sequence[str]], excluded: Iterable[str] 
 def fused_retrieval_score(signals: Sequence[np.ndarray]) -> np.ndarray:
     """Retrieval order without a ranker: each candidate's mean rank share (0 worst .. 1 best) over
     the collaborative signals that score anything in this request (two-tower affinity, item-kNN
-    similarity, ALS preference). Rank shares need no tuning and no common scale, so the order is
+    similarity, EASE weight, ALS preference). Rank shares need no tuning and no common scale, so the order is
     as good as the better sources agree, on any dataset."""
     if not signals:
         return np.zeros(0)

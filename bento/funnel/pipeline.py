@@ -38,6 +38,7 @@ from training.candidates.cross_scores import (
     CO_INTERACTION_SCORE,
     CONTENT_SIMILARITY,
     CROSS_SCORES,
+    EASE_SCORE,
     HISTORY_ITEMS,
     ITEM_KNN_SCORE,
     SEED_ITEMS,
@@ -50,7 +51,8 @@ log = logging.getLogger(__name__)
 ScoreFn = Callable[[np.ndarray, str], np.ndarray]
 L1_DEGRADED = 1  # ranked on cached/default features, or retrieval order when the ranker fails
 SESSION_QUERY_WEIGHT = 0.5
-RELATED_SIGNALS = (CONTENT_SIMILARITY, CO_INTERACTION_SCORE, ITEM_KNN_SCORE)  # similarity to an item
+# similarity to an item
+RELATED_SIGNALS = (CONTENT_SIMILARITY, CO_INTERACTION_SCORE, ITEM_KNN_SCORE, EASE_SCORE)
 JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S = 100_000, 60.0  # far longer than the updater's lag
 
 
@@ -185,6 +187,7 @@ class Funnel:
             [
                 cands["retrieval_score"].to_numpy(),
                 cands[ITEM_KNN_SCORE].to_numpy(),
+                cands[EASE_SCORE].to_numpy(),
                 cands[ALS_SCORE].to_numpy(),
             ]
         )

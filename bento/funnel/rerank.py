@@ -11,6 +11,7 @@ REASONS = {
     "collaborative": "Picked for you from people with similar taste",
     "session": "Because of what you just looked at",
     "item_knn": "Liked by people who liked what you engaged with",
+    "ease": "Liked by people who liked what you engaged with",
     "als": "Picked for you from people with similar taste",
     "editorial": "Editor's pick",
     "co_interaction": "Often enjoyed together with items you engaged with",

@@ -1,7 +1,7 @@
 """Retrieval: every source's candidate list for one request, before the merge.
 
 Two-tower search (collaborative, and the last session item's neighbours), collaborative item
-neighbours of the user's history (item kNN), ALS factors with the history folded in, content and
+neighbours of the user's history (item kNN and EASE), ALS factors with the history folded in, content and
 co-interaction neighbours of their recent items, trending in the user's categories, the user's
 segment list, editorial pins and new arrivals. Each source has its own count (the surface's,
 shifted by cold start) and a missing source is skipped, never an error.
@@ -47,6 +47,8 @@ def gather_sources(
         )
     if ctx.history and extra.item_knn is not None and counts.get("item_knn"):
         sources["item_knn"] = extra.item_knn.top(ctx.history, counts["item_knn"], exclude=excluded)
+    if ctx.history and extra.ease is not None and counts.get("ease"):
+        sources["ease"] = extra.ease.top(ctx.history, counts["ease"], exclude=excluded)
     if ctx.history and extra.als is not None and counts.get("als"):
         sources["als"] = extra.als.top(ctx.history, counts["als"], exclude=excluded)
     if ctx.recent_items and extra.content is not None and counts.get("content"):
@@ -77,6 +79,8 @@ def related_sources(bundle: ServingBundle, anchor: str, neighbours: int) -> dict
     extra = bundle.sources
     if extra.item_knn is not None:
         sources["item_knn"] = extra.item_knn.neighbours(anchor, neighbours)
+    if extra.ease is not None:
+        sources["ease"] = extra.ease.neighbours(anchor, neighbours)
     if extra.co_interaction is not None:
         sources["co_interaction"] = extra.co_interaction.neighbours(anchor, neighbours)
     if extra.content is not None:

@@ -67,6 +67,7 @@ def test_every_stage_materialized_and_bento_built(tiny_platform) -> None:
 def test_served_user_vectors_include_history_after_the_cut(tiny_platform) -> None:
     import numpy as np
 
+    from orchestration.defs.common.split import without_hidden
     from orchestration.defs.common.warehouse import read_table
     from training.retrieval import SERVED_USER_EMBEDDINGS_FILE, RetrievalArtifacts, embed_users
 
@@ -83,9 +84,10 @@ def test_served_user_vectors_include_history_after_the_cut(tiny_platform) -> Non
     np.testing.assert_allclose(served, embed_users(artifacts, users, events), atol=1e-5)
     cut = json.loads((paths.features / "time_split.json").read_text())["cut"]
     before = events[events["timestamp"] < pd.Timestamp(cut)]
-    at_cut = embed_users(artifacts, users, before)
+    at_cut = embed_users(artifacts, users, without_hidden(before, pd.Timestamp(cut)))
     assert not np.allclose(served, at_cut, atol=1e-4), "serving kept the cut's vectors"
-    # The offline stages' vectors stay as of the cut: re-running them must not see the label window.
+    # The offline stages' vectors stay as of the cut, the preference holdout left out: re-running
+    # them must see neither the label window nor the hidden pairs.
     np.testing.assert_allclose(artifacts.user_embeddings, at_cut, atol=1e-5)
 
 
@@ -108,6 +110,32 @@ def test_ranker_trains_on_replayed_pools_and_never_on_evaluated_users(tiny_platf
     assert metadata["held_out_users"].value > 0
     report = json.loads((load_settings().paths.artifacts / "staging" / "evaluation.json").read_text())
     assert 0 < report["users"] <= metadata["held_out_users"].value
+
+
+def test_the_preference_holdout_trains_the_ranker_and_tests_it_on_other_users(tiny_platform) -> None:
+    from orchestration.defs.common.split import evaluation_users, hidden_preferences
+    from orchestration.defs.common.warehouse import positive_events, read_table
+    from orchestration.defs.ranking.assets import TRAINING_SET_FILE
+
+    _, result = tiny_platform
+    [training] = [
+        e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "training_set"
+    ]
+    metadata = training.materialization.metadata
+    assert 0 < metadata["preference_rows"].value == metadata["preference_rows_requested"].value
+    paths = load_settings().paths
+    frame = pd.read_parquet(paths.features / TRAINING_SET_FILE)
+    liked = frame[(frame["origin"] == "preference") & (frame["label"] == 1)]
+    assert len(liked) > 0
+    positives = positive_events(read_table(paths, "events"))
+    cut = pd.Timestamp(json.loads((paths.features / "time_split.json").read_text())["cut"])
+    hidden = positives[hidden_preferences(positives, cut)]
+    pairs = set(zip(hidden["user_id"], hidden["item_id"], strict=True))
+    assert set(zip(liked["user_id"], liked["item_id"], strict=True)) <= pairs, "positives are hidden pairs"
+    report = json.loads((paths.artifacts / "staging" / "evaluation.json").read_text())
+    tested = report["preference_holdout"]
+    assert tested["users"] > 0 and tested["models"]["ranked"]["n_users"] == tested["users"]
+    assert tested["users"] <= len(evaluation_users(hidden["user_id"].unique()))
 
 
 def test_recommendations_are_personal_filtered_and_complete(service_url: str) -> None:

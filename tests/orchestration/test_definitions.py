@@ -11,6 +11,7 @@ EXPECTED = {
     "features": {"batch_features", "feature_registry", "online_features"},
     "candidate_generation": {
         "item_knn",
+        "ease_neighbours",
         "als_factors",
         "retrieval_model",
         "item_index",

@@ -95,6 +95,18 @@ def test_the_ranker_serves_only_where_it_beats_retrieval_order() -> None:
     assert ranker_verdict(models(None, 0.2)).detail["served_order"] == "retrieval_order"
 
 
+def test_the_ranker_must_also_win_on_the_preference_holdout() -> None:
+    window = {"ranked": {"ndcg@10": 0.25, "n_users": 40.0}, "retrieval_order": {"ndcg@10": 0.20}}
+    likes_worse = {"ranked": {"ndcg@10": 0.19, "n_users": 200.0}, "retrieval_order": {"ndcg@10": 0.43}}
+    refused = ranker_verdict(window, likes_worse)
+    assert refused.detail["served_order"] == "retrieval_order", "the window's fashions are not enough"
+    assert refused.detail["preference_holdout/ranked/ndcg@10"] == 0.19
+    likes_better = {"ranked": {"ndcg@10": 0.45, "n_users": 200.0}, "retrieval_order": {"ndcg@10": 0.43}}
+    assert ranker_verdict(window, likes_better).detail["served_order"] == "ranked"
+    nobody = {"ranked": {"n_users": 0.0}, "retrieval_order": {}}
+    assert ranker_verdict(window, nobody).detail["served_order"] == "ranked", "an empty holdout abstains"
+
+
 # ---- the blocking check in a real Dagster run, on candidates derived from the tiny loop ----------
 
 

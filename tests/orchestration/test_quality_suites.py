@@ -61,7 +61,7 @@ def training(world: WorldTables) -> pd.DataFrame:
     events, items = world.events, world.items
     split = time_split(events["timestamp"])
     window = events[events["timestamp"] >= split.cut]
-    rows = label_rows(window, items, 400_000, seed=5)
+    rows = label_rows(window, 400_000, seed=5)
     rows = with_session_columns(
         rows, session_features_before(window, rows, items.set_index("item_id")["category"])
     )

@@ -18,13 +18,15 @@ import pandas as pd
 from training.candidates.als import ALSFactors
 from training.candidates.co_interaction import CoInteractionNeighbours
 from training.candidates.content import ContentIndex
+from training.candidates.ease import EASENeighbours
 from training.candidates.item_knn import ItemKNNNeighbours
 
 CO_INTERACTION_SCORE: Final = "co_interaction_score"
 CONTENT_SIMILARITY: Final = "content_similarity"
 ITEM_KNN_SCORE: Final = "item_knn_score"
 ALS_SCORE: Final = "als_score"
-CROSS_SCORES: Final = (CO_INTERACTION_SCORE, CONTENT_SIMILARITY, ITEM_KNN_SCORE, ALS_SCORE)
+EASE_SCORE: Final = "ease_score"
+CROSS_SCORES: Final = (CO_INTERACTION_SCORE, CONTENT_SIMILARITY, ITEM_KNN_SCORE, ALS_SCORE, EASE_SCORE)
 SEED_ITEMS: Final = 10  # recent items that seed the co-interaction and content sources
 HISTORY_ITEMS: Final = 200  # latest engagements that score the collaborative neighbours
 
@@ -68,6 +70,7 @@ class CrossSources:
     content: ContentIndex | None = None
     item_knn: ItemKNNNeighbours | None = None
     als: ALSFactors | None = None
+    ease: EASENeighbours | None = None
 
 
 def source_scores(
@@ -87,7 +90,8 @@ def source_scores(
     ):
         reached = source.scores(seeds) if source is not None and seeds else {}
         out[name] = np.fromiter((reached.get(c, 0.0) for c in candidates), np.float64, len(candidates))
-    for name, model in ((ITEM_KNN_SCORE, sources.item_knn), (ALS_SCORE, sources.als)):
+    collaborative = ((ITEM_KNN_SCORE, sources.item_knn), (ALS_SCORE, sources.als), (EASE_SCORE, sources.ease))
+    for name, model in collaborative:
         out[name] = (
             model.scores_of(history, candidates)
             if model is not None and len(history)

@@ -21,16 +21,25 @@ from contracts.settings import PlatformPaths
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
+from orchestration.defs.common.split import without_hidden
 from orchestration.defs.common.warehouse import positive_events, read_table
 from orchestration.defs.features.assets import batch_features, load_split
 from orchestration.defs.ingestion.assets import catalogue
 from training.candidates.als import fit_als
 from training.candidates.co_interaction import co_interaction_neighbours, save_neighbours
 from training.candidates.content import ContentIndex
+from training.candidates.ease import ease_neighbours as fit_ease_neighbours
 from training.candidates.editorial import EDITORIAL_FILE, editorial_lists, load_editorial
 from training.candidates.item_knn import item_knn_neighbours
 from training.candidates.trending import trending_lists
-from training.config import ALSConfig, CoInteractionConfig, IndexConfig, ItemKNNConfig, RetrievalConfig
+from training.config import (
+    ALSConfig,
+    CoInteractionConfig,
+    EASEConfig,
+    IndexConfig,
+    ItemKNNConfig,
+    RetrievalConfig,
+)
 from training.index.faiss_index import ItemIndex
 from training.retrieval import RetrievalArtifacts, train_retrieval
 
@@ -39,11 +48,12 @@ GROUP = "candidate_generation"
 
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
 def retrieval_model(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-    """Two-tower model trained on interactions before the label cut; embeds every catalogue item."""
+    """Two-tower model trained on interactions before the label cut (the preference holdout left
+    out); embeds every catalogue item."""
     paths = platform.settings.paths
     split = load_split(platform)
     events = read_table(paths, "events")
-    history = events[events["timestamp"] < split.cut]
+    history = without_hidden(events[events["timestamp"] < split.cut], split.cut)
     artifacts = train_retrieval(
         read_table(paths, "users"),
         read_table(paths, "items"),
@@ -99,11 +109,13 @@ def content_index(platform: PlatformResource) -> dg.MaterializeResult:
 
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
 def co_interaction(platform: PlatformResource) -> dg.MaterializeResult:
-    """Item-to-item neighbours from co-engagement within sessions, damped for popularity."""
+    """Item-to-item neighbours from co-engagement within sessions before the cut (the preference
+    holdout left out), damped for popularity."""
     paths = platform.settings.paths
     events = read_table(paths, "events")
     config = CoInteractionConfig()
-    table = co_interaction_neighbours(events[events["timestamp"] < load_split(platform).cut], config)
+    cut = load_split(platform).cut
+    table = co_interaction_neighbours(without_hidden(events[events["timestamp"] < cut], cut), config)
     save_neighbours(table, candidates_dir(paths))
     lengths = table.groupby("item_id").size()
     return dg.MaterializeResult(
@@ -133,13 +145,15 @@ S = TypeVar("S", bound=_Saved)
 
 def _fit_served_and_at_cut(platform: PlatformResource, fit: Callable[[pd.DataFrame], S]) -> tuple[S, S]:
     """Fit a collaborative source on every engagement (served, into the bundle) and on those before
-    the label cut (``at_cut/``: the ranker's replay rows and the offline replay)."""
+    the label cut, the preference holdout left out (``at_cut/``: the ranker's replay rows and the
+    offline replay)."""
     columns = ["user_id", "item_id", "event_type", "timestamp"]
     paths = platform.settings.paths
     positives = positive_events(read_table(paths, "events", columns))
     served = fit(positives)
     served.save(candidates_dir(paths))
-    at_cut = fit(positives[positives["timestamp"] < load_split(platform).cut])
+    cut = load_split(platform).cut
+    at_cut = fit(without_hidden(positives[positives["timestamp"] < cut], cut))
     at_cut.save(cut_candidates_dir(paths))
     return served, at_cut
 
@@ -150,12 +164,29 @@ def item_knn(platform: PlatformResource) -> dg.MaterializeResult:
     engagement for serving, and on those before the label cut for the ranker's rows."""
     config = ItemKNNConfig()
     served, at_cut = _fit_served_and_at_cut(platform, lambda rows: item_knn_neighbours(rows, config))
-    per_item = np.diff(served.similarity.indptr)
+    per_item = np.diff(served.weights.indptr)
     return dg.MaterializeResult(
         metadata={
             "items": len(served),
-            "pairs": int(served.similarity.nnz),
+            "pairs": int(served.weights.nnz),
             "median_neighbours": float(np.median(per_item)) if len(per_item) else 0.0,
+            "items_at_cut": len(at_cut),
+            **config.to_dict(),
+        }
+    )
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
+def ease_neighbours(platform: PlatformResource) -> dg.MaterializeResult:
+    """EASE item weights over the most-engaged items (capped: one dense inverse), pruned to sparse
+    lists: fitted on every engagement for serving, and on those before the label cut for the
+    ranker's rows."""
+    config = EASEConfig()
+    served, at_cut = _fit_served_and_at_cut(platform, lambda rows: fit_ease_neighbours(rows, config))
+    return dg.MaterializeResult(
+        metadata={
+            "items": len(served),
+            "pairs": int(served.weights.nnz),
             "items_at_cut": len(at_cut),
             **config.to_dict(),
         }

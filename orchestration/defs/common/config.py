@@ -22,6 +22,15 @@ class SplitConfig(BaseModel):
     label_window_min_event_share: float = 0.12
     # Share of label-window users held out of ranker training for the offline replay.
     evaluation_user_share: float = 0.25
+    # The preference holdout (``split.hidden_preferences``): this share of each user's engagements
+    # before the cut is hidden from every model fitted at the cut. The ranker learns from them as
+    # well as from the label window, and the gate also asks "does it find what they like?", not
+    # only "what did they do next?": a time-based window alone rewards a ranker that learned the
+    # window's fashions (measured on MovieLens 100K: a ranker that beat retrieval order on the
+    # label window halved NDCG@10 on a random per-user holdout). Users with fewer than
+    # ``preference_min_items`` engagements keep them all. The served sources refit on everything.
+    preference_holdout_share: float = 0.2
+    preference_min_items: int = 5
 
 
 class RetrievalServingConfig(BaseModel):
@@ -31,17 +40,19 @@ class RetrievalServingConfig(BaseModel):
 
 class RankerPoolConfig(BaseModel):
     """Replay rows for the ranker (``ranking.pool``): the funnel's candidates at the cut, labelled by
-    whether the user engaged with them in the label window.
+    whether the user engaged with them in the label window or in the preference holdout.
 
     Logged slates alone teach which of the *shown* items got clicked; serving asks the ranker to
-    order ~1,000 retrieved items, most of which were never shown. Hard negatives are the
-    best-retrieved candidates the user did not engage with (what the full ranker must beat);
-    random ones cover the rest of the pool (what the light stage must cut).
+    order ~1,000 retrieved items, most of which were never shown. Every positive in a pool is kept,
+    so negatives are drawn uniformly from the rest of it: oversampling the best-retrieved ones
+    ("hard" negatives) makes the top of retrieval look rarely engaged and a pointwise ranker learns
+    the order upside down (measured on MovieLens 100K: 40 hard + 40 random negatives per user gave
+    a ranker below popularity; 100 uniform ones one that matches retrieval order).
     """
 
     max_users: int = 3_000
-    hard_negatives: int = 40
-    random_negatives: int = 40
+    hard_negatives: int = 0
+    random_negatives: int = 100
     # Only users with engagements before the cut: a user whose whole history lies in the label
     # window has every collaborative score at 0 and many positives, so a pointwise ranker learns
     # "a low collaborative score means engagement" across users (measured on MovieLens 100K:

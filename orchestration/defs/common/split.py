@@ -8,8 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from orchestration.defs.common.config import SPLIT, SplitConfig
 
 
@@ -53,3 +55,39 @@ def evaluation_users(users: Iterable[str], config: SplitConfig = SPLIT) -> set[s
     """
     bound = config.evaluation_user_share * 2**32
     return {u for u in users if zlib.crc32(str(u).encode()) < bound}
+
+
+def hidden_preferences(positives: pd.DataFrame, cut: pd.Timestamp, config: SplitConfig = SPLIT) -> np.ndarray:
+    """Mask over ``positives`` (``user_id, item_id, timestamp`` rows): the preference holdout.
+
+    Rows before ``cut`` of users with at least ``preference_min_items`` distinct items there, whose
+    (user, item) pair hashes into ``preference_holdout_share``. The evaluation users' hidden pairs
+    are the gate's second test; everyone else's are ranker rows. A stable hash, like
+    ``evaluation_users``: every asset that fits at the cut hides the same pairs, in every run,
+    without passing a list; all events of a hidden pair are hidden together.
+    """
+    if positives.empty or config.preference_holdout_share <= 0:
+        return np.zeros(len(positives), dtype=bool)
+    users = positives["user_id"].astype(str)
+    held = (pd.to_datetime(positives["timestamp"], utc=True) < cut).to_numpy()
+    pair = _pair(positives)
+    enough = users[held][~pair[held].duplicated()].value_counts()
+    held &= users.map(enough).fillna(0).to_numpy() >= config.preference_min_items
+    hashed = pd.util.hash_array(pair.to_numpy(dtype=object), categorize=False)
+    return held & (hashed < np.uint64(config.preference_holdout_share * 2.0**64))
+
+
+def without_hidden(events: pd.DataFrame, cut: pd.Timestamp, config: SplitConfig = SPLIT) -> pd.DataFrame:
+    """``events`` minus every event of a hidden preference pair (impressions included): what a
+    model fitted at the cut may learn from."""
+    positive = events[events["event_type"].isin(list(POSITIVE_EVENT_WEIGHTS))]
+    hidden = positive[hidden_preferences(positive, cut, config)]
+    if hidden.empty:
+        return events
+    pairs = _pair(hidden).unique()
+    drop = _pair(events).isin(pairs).to_numpy() & (pd.to_datetime(events["timestamp"], utc=True) < cut)
+    return events[~np.asarray(drop)]
+
+
+def _pair(frame: pd.DataFrame) -> pd.Series:
+    return frame["user_id"].astype(str) + "\x1f" + frame["item_id"].astype(str)

@@ -3,11 +3,14 @@
 import json
 
 import dagster as dg
+import numpy as np
+import pandas as pd
 
 from orchestration.defs.candidate_generation.assets import (
     als_factors,
     co_interaction,
     content_index,
+    ease_neighbours,
     item_index,
     item_knn,
 )
@@ -15,12 +18,14 @@ from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.config import RETRIEVAL
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
-from orchestration.defs.common.warehouse import read_table
+from orchestration.defs.common.split import evaluation_users, hidden_preferences, without_hidden
+from orchestration.defs.common.warehouse import positive_events, read_table
 from orchestration.defs.evaluation.protocols import evaluate_protocols
 from orchestration.defs.features.assets import load_split
 from orchestration.defs.ingestion.assets import catalogue, events, users
 from orchestration.defs.ranking.assets import ranking_model
 from orchestration.defs.ranking.replay import (
+    PREFERENCE_HOLDOUT,
     evaluate_replay,
     evaluation_sample,
     label_window_positives,
@@ -34,12 +39,14 @@ GROUP = "evaluation"
 @dg.asset(
     group_name=GROUP,
     key_prefix=GROUP,
-    deps=[ranking_model, item_index, co_interaction, content_index, item_knn, als_factors],
+    deps=[ranking_model, item_index, co_interaction, content_index, item_knn, ease_neighbours, als_factors],
     freshness_policy=DAILY_LOOP,
 )
 def offline_evaluation(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
-    """Recall@K and NDCG@K on the label window (temporal holdout, items unseen before the cut),
-    over the held-out evaluation users only."""
+    """Recall@K and NDCG@K of the funnel replayed at the cut, over held-out evaluation users only,
+    on two held-out sets: the label window (what they did next, items unseen before the cut) and
+    the preference holdout (engagements before the cut that every model fitted at the cut was
+    denied: what they like). The ranker gate reads both."""
     paths = platform.settings.paths
     area = staging(paths)
     split = load_split(platform)
@@ -50,14 +57,43 @@ def offline_evaluation(context: dg.AssetExecutionContext, platform: PlatformReso
         platform.settings, split.cut, seen, recent_before(events, split.cut), with_ranker=True
     )
     results = evaluate_replay(funnel, test)
+    preference = _preference_holdout(platform, events, split.cut)
     k = max(RETRIEVAL.ks)
-    report = {"protocol": "temporal_label_window", "users": len(test), "k": k, "models": results}
+    report = {
+        "protocol": "temporal_label_window",
+        "users": len(test),
+        "k": k,
+        "models": results,
+        PREFERENCE_HOLDOUT: preference,
+    }
     area.evaluation.write_text(json.dumps(report, indent=2))
     context.log.info(json.dumps(report))
     flat = {f"{m}/{metric}": float(v) for m, r in results.items() for metric, v in r.items()}
+    flat |= {
+        f"{PREFERENCE_HOLDOUT}/{m}/{metric}": float(v)
+        for m, r in preference["models"].items()
+        for metric, v in r.items()
+    }
     return dg.MaterializeResult(
         metadata={"users_evaluated": len(test), **flat, "report": dg.MetadataValue.json(report)}
     )
+
+
+def _preference_holdout(platform: PlatformResource, events: pd.DataFrame, cut: pd.Timestamp) -> dict:
+    """The replay without the hidden pairs (``split.hidden_preferences``), scored on the evaluation
+    users' hidden pairs (the ranker learned from everyone else's)."""
+    positives = positive_events(events)
+    hidden = positives[hidden_preferences(positives, cut)]
+    wanted = hidden.groupby("user_id")["item_id"].agg(set).to_dict()
+    users = sorted(evaluation_users(wanted))
+    if len(users) > RETRIEVAL.eval_users:
+        rng = np.random.default_rng(platform.seed)
+        users = sorted(rng.choice(users, size=RETRIEVAL.eval_users, replace=False).tolist())
+    kept = without_hidden(events, cut)
+    seen, _ = label_window_positives(kept, cut)
+    funnel = load_replay(platform.settings, cut, seen, recent_before(kept, cut), with_ranker=True)
+    test = {u: wanted[u] for u in users}
+    return {"users": len(test), "models": evaluate_replay(funnel, test)}
 
 
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[events, catalogue, users], freshness_policy=DAILY_LOOP)

@@ -69,7 +69,8 @@ UNIT_INPUTS = (
     *(f"device_{d}" for d in DEVICES),
 )
 TRAINING_EXTRA = ("label", "surface", "user_id", "item_id", "origin")
-TRAINING_ORIGINS = ("impression", "replay")  # a logged slate row, or a replayed candidate pool row
+# a logged slate row, a replayed candidate pool row (label window), or one of the preference holdout
+TRAINING_ORIGINS = ("impression", "replay", "preference")
 TRAINING_SCHEMA = pa.schema(
     [(c, pa.float32()) for c in RANKER_INPUTS]
     + [("label", pa.int64()), ("surface", pa.string()), ("user_id", pa.string()), ("item_id", pa.string())]

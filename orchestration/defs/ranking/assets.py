@@ -21,6 +21,7 @@ from orchestration.defs.candidate_generation.assets import (
     co_interaction,
     content_index,
     cut_candidates_dir,
+    ease_neighbours,
     item_index,
     item_knn,
     retrieval_model,
@@ -29,7 +30,7 @@ from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.config import RANKER_POOL
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
-from orchestration.defs.common.split import evaluation_users
+from orchestration.defs.common.split import evaluation_users, hidden_preferences, without_hidden
 from orchestration.defs.common.warehouse import positive_events, read_table
 from orchestration.defs.features.assets import load_split, online_features
 from orchestration.defs.ranking.labels import (
@@ -38,12 +39,13 @@ from orchestration.defs.ranking.labels import (
     session_features_before,
     with_session_columns,
 )
-from orchestration.defs.ranking.pool import POOL_SESSION_PREFIX, pool_rows
+from orchestration.defs.ranking.pool import POOL_SESSION_PREFIX, PREFERENCE_SESSION_PREFIX, pool_rows
 from orchestration.defs.ranking.replay import label_window_positives, load_replay, recent_before
 from training.candidates.als import ALS_DIR, ALSFactors
 from training.candidates.co_interaction import NEIGHBOURS_FILE, CoInteractionNeighbours
 from training.candidates.content import ContentIndex
 from training.candidates.cross_scores import HISTORY_ITEMS, CrossSources, latest_first, row_source_scores
+from training.candidates.ease import EASE_FILE, EASENeighbours
 from training.candidates.item_knn import ITEM_KNN_FILE, ItemKNNNeighbours
 from training.config import RankerConfig
 from training.export import export_ranker
@@ -74,17 +76,20 @@ def item_to_item_scores(
     rows: pd.DataFrame, paths: PlatformPaths, events: pd.DataFrame, cut: pd.Timestamp
 ) -> dict[str, np.ndarray]:
     """Each cross score of each row's item from the history serving would have used then: the
-    row's session before it, then the user's engagements before the cut, newest first (the
-    collaborative neighbours as fitted before the cut)."""
+    row's session before it, then the user's engagements before the cut, newest first, the
+    preference holdout left out (the collaborative neighbours as fitted before the cut)."""
     folder, at_cut = candidates_dir(paths), cut_candidates_dir(paths)
     co_path, content_path, knn_path = folder / NEIGHBOURS_FILE, folder / "content", at_cut / ITEM_KNN_FILE
+    ease_path = at_cut / EASE_FILE
     sources = CrossSources(
         co_interaction=CoInteractionNeighbours.load(co_path) if co_path.exists() else None,
         content=ContentIndex.load(content_path) if content_path.exists() else None,
         item_knn=ItemKNNNeighbours.load(knn_path) if knn_path.exists() else None,
         als=ALSFactors.load(at_cut / ALS_DIR) if (at_cut / ALS_DIR).exists() else None,
+        ease=EASENeighbours.load(ease_path) if ease_path.exists() else None,
     )
-    history = latest_first(positive_events(events[events["timestamp"] < cut]), HISTORY_ITEMS)
+    before = without_hidden(events[events["timestamp"] < cut], cut)
+    history = latest_first(positive_events(before), HISTORY_ITEMS)
     users, items = rows["user_id"].tolist(), rows["item_id"].tolist()
     return row_source_scores(sources, users, rows["session_item_ids"].tolist(), items, history)
 
@@ -92,7 +97,16 @@ def item_to_item_scores(
 @dg.asset(
     group_name=GROUP,
     key_prefix=GROUP,
-    deps=[online_features, retrieval_model, item_index, co_interaction, content_index, item_knn, als_factors],
+    deps=[
+        online_features,
+        retrieval_model,
+        item_index,
+        co_interaction,
+        content_index,
+        item_knn,
+        ease_neighbours,
+        als_factors,
+    ],
     freshness_policy=DAILY_LOOP,
 )
 def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
@@ -109,10 +123,12 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
     window = events[events["timestamp"] >= split.cut]
     held_out = evaluation_users(window["user_id"].unique())
     window = window[~window["user_id"].isin(held_out)]
-    rows = label_rows(window, items, MAX_TRAINING_ROWS, seed=platform.seed)
+    rows = label_rows(window, MAX_TRAINING_ROWS, seed=platform.seed)
     replay_rows = _replay_rows(platform, events, split.cut, held_out)
-    rows = pd.concat([rows, replay_rows], ignore_index=True).sort_values("timestamp", kind="stable")
-    rows = rows.reset_index(drop=True)
+    liked_rows = _preference_rows(platform, events, split.cut)
+    parts = [part for part in (rows, replay_rows, liked_rows) if len(part)]  # no impressions: no rows
+    rows = pd.concat(parts or [rows], ignore_index=True)
+    rows = rows.sort_values("timestamp", kind="stable").reset_index(drop=True)
     categories = items.set_index("item_id")["category"]
     session = session_features_before(window, rows, categories)
     rows = with_session_columns(rows, session)
@@ -136,8 +152,10 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
     joined = joined.assign(**item_to_item_scores(joined, paths, events, split.cut))
     joined["now_ts"] = pd.to_datetime(joined["event_timestamp"], utc=True).map(pd.Timestamp.timestamp)
     matrix = pd.DataFrame(ranker_inputs(joined), columns=list(RANKER_INPUTS))
-    replayed = joined["session_id"].astype(str).str.startswith(POOL_SESSION_PREFIX).to_numpy()
-    joined["origin"] = np.where(replayed, "replay", "impression")
+    session = joined["session_id"].astype(str)
+    liked = session.str.startswith(PREFERENCE_SESSION_PREFIX).to_numpy()
+    replayed = session.str.startswith(POOL_SESSION_PREFIX).to_numpy() & ~liked
+    joined["origin"] = np.select([liked, replayed], ["preference", "replay"], "impression")
     frame = pd.concat(
         [matrix, joined[["label", "surface", "user_id", "item_id", "origin"]].reset_index(drop=True)], axis=1
     )
@@ -151,6 +169,9 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
             "rows_without_user_history": missing_user,
             "rows_lost_in_join": lost,
             "replay_rows": int(replayed.sum()),
+            "preference_rows": int(liked.sum()),
+            "preference_rows_requested": len(liked_rows),
+            "preference_positive_rate": float(frame["label"][liked].mean()) if liked.any() else 0.0,
             "replay_rows_requested": len(replay_rows),
             "replay_positive_rate": float(frame["label"][replayed].mean()) if replayed.any() else 0.0,
             "held_out_users": len(held_out),
@@ -171,6 +192,25 @@ def _replay_rows(
     replay = load_replay(platform.settings, cut, seen, recent_before(events, cut), with_ranker=False)
     devices = replay.profiles["device"] if "device" in replay.profiles else pd.Series(dtype=str)
     return pool_rows(replay.scored_candidates, devices, fresh, users, cut, RANKER_POOL, seed=platform.seed)
+
+
+def _preference_rows(platform: PlatformResource, events: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
+    """Replay rows of the preference holdout: each training user's candidates at the cut, their
+    hidden engagements the positives. What teaches the ranker what people like, beside what they
+    did next; the evaluation users' hidden pairs are left to the gate."""
+    positives = positive_events(events)
+    hidden = positives[hidden_preferences(positives, cut)]
+    liked = hidden.groupby("user_id")["item_id"].agg(set).to_dict()
+    users = sorted(set(liked) - evaluation_users(liked))
+    rng = np.random.default_rng(platform.seed + 1)
+    if len(users) > RANKER_POOL.max_users:
+        users = sorted(rng.choice(users, size=RANKER_POOL.max_users, replace=False).tolist())
+    kept = without_hidden(events, cut)
+    seen, _ = label_window_positives(kept, cut)
+    replay = load_replay(platform.settings, cut, seen, recent_before(kept, cut), with_ranker=False)
+    devices = replay.profiles["device"] if "device" in replay.profiles else pd.Series(dtype=str)
+    rows = pool_rows(replay.scored_candidates, devices, liked, users, cut, RANKER_POOL, seed=platform.seed)
+    return rows.assign(session_id=PREFERENCE_SESSION_PREFIX + rows["user_id"].astype(str))
 
 
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[training_set], freshness_policy=DAILY_LOOP)

@@ -19,6 +19,7 @@ from orchestration.defs.common.config import RankerPoolConfig
 from orchestration.defs.ranking.replay import DEFAULT_HOUR, EVAL_SURFACE
 
 POOL_SESSION_PREFIX = "pool:"
+PREFERENCE_SESSION_PREFIX = "pool:liked:"  # replay rows of the preference holdout (also pool rows)
 COLUMNS = ("user_id", "item_id", "session_id", "label", "timestamp", "surface", "device", "hour_of_day")
 
 

@@ -31,12 +31,14 @@ from orchestration.defs.common.warehouse import read_table
 from training.candidates.als import ALS_DIR, ALSFactors
 from training.candidates.cross_scores import (
     ALS_SCORE,
+    EASE_SCORE,
     HISTORY_ITEMS,
     ITEM_KNN_SCORE,
     SEED_ITEMS,
     latest_first,
     source_scores,
 )
+from training.candidates.ease import EASE_FILE, EASENeighbours
 from training.candidates.item_knn import ITEM_KNN_FILE, ItemKNNNeighbours
 from training.evaluation.metrics import evaluate_topk
 from training.export import LoadedRanker, load_ranker
@@ -49,6 +51,7 @@ from training.retrieval import RetrievalArtifacts
 EVAL_SURFACE = "home_feed"
 RANKED = "ranked"  # candidates ordered by the light and full rankers
 RETRIEVAL_ORDER = "retrieval_order"  # the same candidates in fused retrieval order, rankers off
+PREFERENCE_HOLDOUT = "preference_holdout"  # the second held-out set (``split.hidden_preferences``)
 DEFAULT_HOUR = 12
 
 
@@ -85,6 +88,8 @@ class OfflineFunnel:
         seeds = history[:SEED_ITEMS]
         if history and self.sources.item_knn is not None:
             sources["item_knn"] = self.sources.item_knn.top(history, self.counts.item_knn, seen)
+        if history and self.sources.ease is not None:
+            sources["ease"] = self.sources.ease.top(history, self.counts.ease, seen)
         if history and self.sources.als is not None:
             sources["als"] = self.sources.als.top(history, self.counts.als, seen)
         if seeds and self.sources.co_interaction is not None:
@@ -118,7 +123,7 @@ class OfflineFunnel:
         ids = cands["item_id"].to_numpy()
         if not use_ranker or self.ranker is None:  # the order the funnel serves without its rankers
             fused = fused_retrieval_score(
-                [raw["retrieval_score"].to_numpy(), raw[ITEM_KNN_SCORE].to_numpy(), raw[ALS_SCORE].to_numpy()]
+                [raw[name].to_numpy() for name in ("retrieval_score", ITEM_KNN_SCORE, EASE_SCORE, ALS_SCORE)]
             )
             return ids[np.argsort(-fused, kind="stable")[:k]].tolist()
         inputs = ranker_inputs(raw)
@@ -163,12 +168,13 @@ def label_window_positives(
 
 
 def _sources_at_cut(settings: PlatformSettings) -> RetrievalSources:
-    """The bundle's sources, with the collaborative neighbours and ALS factors swapped for those
-    fitted before the cut (the served ones learned from the label window)."""
+    """The bundle's sources, with the collaborative neighbours (item kNN, EASE) and ALS factors
+    swapped for those fitted before the cut (the served ones learned from the label window)."""
     sources = RetrievalSources.load(staging(settings.paths).root)
     folder = cut_candidates_dir(settings.paths)
-    knn, als = folder / ITEM_KNN_FILE, folder / ALS_DIR
+    knn, als, ease = folder / ITEM_KNN_FILE, folder / ALS_DIR, folder / EASE_FILE
     sources.item_knn = ItemKNNNeighbours.load(knn) if knn.exists() else None
+    sources.ease = EASENeighbours.load(ease) if ease.exists() else None
     sources.als = ALSFactors.load(als) if als.exists() else None
     return sources
 

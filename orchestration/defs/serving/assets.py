@@ -18,6 +18,7 @@ from orchestration.defs.candidate_generation.assets import (
     als_factors,
     co_interaction,
     content_index,
+    ease_neighbours,
     editorial,
     item_index,
     item_knn,
@@ -29,7 +30,7 @@ from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.warehouse import positive_events, read_table
 from orchestration.defs.evaluation.assets import offline_evaluation
 from orchestration.defs.features.assets import load_split, online_features
-from orchestration.defs.ranking.replay import RANKED, RETRIEVAL_ORDER
+from orchestration.defs.ranking.replay import PREFERENCE_HOLDOUT, RANKED, RETRIEVAL_ORDER
 from orchestration.defs.serving.fallbacks import fallback_lists as compute_fallback_lists
 from orchestration.defs.serving.promotion import SERVED_RANKED, load_promotion_config, ranker_verdict
 from orchestration.defs.serving.registry import (
@@ -136,6 +137,7 @@ def candidate_version(instance: dg.DagsterInstance) -> str:
         content_index,
         co_interaction,
         item_knn,
+        ease_neighbours,
         als_factors,
         trending,
         editorial,
@@ -150,8 +152,9 @@ def staged_bundle(context: dg.AssetExecutionContext, platform: PlatformResource)
     settings = platform.settings
     area = staging(settings.paths)
     manifest = read_manifest(area.ranker)
-    models = json.loads(area.evaluation.read_text())["models"]
-    ranking = ranker_verdict(models)
+    report = json.loads(area.evaluation.read_text())
+    models = report["models"]
+    ranking = ranker_verdict(models, report.get(PREFERENCE_HOLDOUT, {}).get("models"))
     enabled = ranking.detail["served_order"] == SERVED_RANKED
     lineage = {
         "model_version": manifest["model_version"],

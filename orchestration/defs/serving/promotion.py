@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from contracts.schemas import SURFACES
 from contracts.settings import REPO_ROOT
+from orchestration.defs.ranking.replay import PREFERENCE_HOLDOUT, RANKED, RETRIEVAL_ORDER
 
 PROMOTION_CONFIG = REPO_ROOT / "config" / "promotion.yaml"
 Scorer = Callable[[np.ndarray, str], np.ndarray]
@@ -91,21 +92,32 @@ def compare_metrics(
 SERVED_RANKED = "ranked"
 
 
-def ranker_verdict(models: dict[str, dict[str, float]], metric: str = "ndcg@10") -> Verdict:
+def ranker_verdict(
+    models: dict[str, dict[str, float]],
+    preference: dict[str, dict[str, float]] | None = None,
+    metric: str = "ndcg@10",
+) -> Verdict:
     """Serve the rankers only where they beat their own retrieval order offline (same candidates,
-    same held-out users); otherwise the bundle serves retrieval order. Never a worse page than the
-    funnel's own candidates in the order retrieval found them."""
-    ranked, retrieval = models["ranked"].get(metric), models["retrieval_order"].get(metric)
-    enabled = ranked is not None and retrieval is not None and ranked >= retrieval
+    same held-out users) on the label window and, when it has users, on the preference holdout;
+    otherwise the bundle serves retrieval order. Never a worse page than the funnel's own
+    candidates in the order retrieval found them, whether the data rewards what comes next or
+    what a user likes."""
+    detail: dict[str, float | int | str | None] = {}
+    enabled = True
+    for prefix, held_out in (("", models), (f"{PREFERENCE_HOLDOUT}/", preference)):
+        if held_out is None or (prefix and not held_out.get(RANKED, {}).get("n_users")):
+            continue  # no preference holdout (too little history per user): the window decides
+        ranked, retrieval = held_out[RANKED].get(metric), held_out[RETRIEVAL_ORDER].get(metric)
+        enabled &= ranked is not None and retrieval is not None and ranked >= retrieval
+        detail |= {
+            f"{prefix}ranked/{metric}": ranked,
+            f"{prefix}retrieval_order/{metric}": retrieval,
+            f"{prefix}users": held_out[RANKED].get("n_users"),
+        }
     return Verdict(
         name="ranker_beats_retrieval_order",
         passed=True,  # a refused ranker does not block the version: retrieval order serves
-        detail={
-            "served_order": SERVED_RANKED if enabled else "retrieval_order",
-            f"ranked/{metric}": ranked,
-            f"retrieval_order/{metric}": retrieval,
-            "users": models["ranked"].get("n_users"),
-        },
+        detail={"served_order": SERVED_RANKED if enabled else RETRIEVAL_ORDER, **detail},
     )
 
 
