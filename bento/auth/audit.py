@@ -40,7 +40,7 @@ def recorded(raw: bytes) -> Any:
     """A request or response body as the log keeps it: parsed JSON, pseudonymized and bounded."""
     try:
         value = pseudonymized(json.loads(raw)) if raw else None
-    except ValueError:  # not JSON (or not UTF-8): the service answered 400; keep only the size
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser: keep the size
         return {"unparsed_bytes": len(raw)}
     text = json.dumps(value, ensure_ascii=False)
     if len(text) > MAX_RECORDED_CHARS:

@@ -154,7 +154,7 @@ def _user_of(body: bytes) -> str | None:
     """The body's user_id, if it is a plausible one (a 1 MiB "id" must not become a bucket key)."""
     try:
         user = json.loads(body).get("user_id")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # not JSON, not an object, or too deep
         return None
     return user.strip() if isinstance(user, str) and 0 < len(user.strip()) <= MAX_ID_LENGTH else None
 

@@ -30,6 +30,25 @@ ITEM = {"item_id": "i1", "category": "c", "brand": "b", "title": "t", "price": 1
         "created_at": "2026-01-01T00:00:00+00:00", "in_stock": 1, "sponsored": 0}  # fmt: skip
 
 
+class NotAnObject(Exception):
+    pass
+
+
+async def _object(request: Request) -> dict:
+    """The body as a JSON object, as BentoML's validation would insist (a 400 otherwise)."""
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, RecursionError):
+        raise NotAnObject from None
+    if not isinstance(body, dict):
+        raise NotAnObject
+    return body
+
+
+async def _bad_request(request: Request, error: Exception) -> JSONResponse:
+    return JSONResponse({"error": "not a JSON object"}, status_code=400)
+
+
 class World:
     """A stand-in service behind the guard; its catalogue writes go to a real filter store."""
 
@@ -48,19 +67,21 @@ class World:
         guard = Middleware(
             AccessGuard, config=AuthConfig(required=required), read_limits=LIMITS, paths=self.paths
         )
-        self.app = Starlette(routes=routes, middleware=[guard])
+        self.app = Starlette(
+            routes=routes, middleware=[guard], exception_handlers={NotAnObject: _bad_request}
+        )
 
     async def _echo(self, request: Request) -> JSONResponse:
-        return JSONResponse({"body": await request.json(), "client": request.headers.get("x-client-id")})
+        return JSONResponse({"body": await _object(request), "client": request.headers.get("x-client-id")})
 
     async def _delete(self, request: Request) -> JSONResponse:
-        item_id = (await request.json())["item_id"]
+        item_id = (await _object(request))["item_id"]
         if not self.filters.delete(item_id):
             return JSONResponse({"error": f"item_id {item_id!r} is not in the catalogue"}, status_code=404)
         return JSONResponse({"item_id": item_id, "status": "deleted"})
 
     async def _forget(self, request: Request) -> JSONResponse:
-        return JSONResponse({"user_id": (await request.json())["user_id"], "events_erased": 3})
+        return JSONResponse({"user_id": (await _object(request))["user_id"], "events_erased": 3})
 
     def key(self, role: str, **limits: float) -> str:
         return self.keys.create(f"test-{role}", role, **limits)[1]  # type: ignore[arg-type]
@@ -216,3 +237,27 @@ def test_a_huge_user_id_is_not_a_bucket(world: World) -> None:
     key = world.key("client")
     for _ in range(4):  # over the user burst: were it counted, the fourth would be a 429
         assert world.call("/recommend", {"user_id": "x" * 10_000}, key=key).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/recommend", "/users/forget"])
+def test_bodies_the_parser_cannot_read_are_left_to_the_service(world: World, path: str) -> None:
+    """Deep, broken or non-object JSON is the service's to refuse (400): the guard never fails on it."""
+    headers = {"authorization": f"Bearer {world.key('admin')}", "content-type": "application/json"}
+    bodies = [b"[" * 50_000 + b"]" * 50_000, b'{"user_id": ', b"[1, 2]", b"\xff\xfe"]
+
+    async def go(content: bytes) -> httpx.Response:
+        transport = httpx.ASGITransport(app=world.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://guard") as client:
+            return await client.post(path, content=content, headers=headers)
+
+    for body in bodies:
+        reply = asyncio.run(go(body))
+        assert reply.status_code == 400 and reply.json() == {"error": "not a JSON object"}, body[:20]
+    if path == "/users/forget":
+        recorded = [line["what"]["parameters"] for line in world.audit()]
+        assert recorded == [
+            {"unparsed_bytes": 100_000},
+            {"unparsed_bytes": 12},
+            [1, 2],
+            {"unparsed_bytes": 2},
+        ]
