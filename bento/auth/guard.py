@@ -75,14 +75,14 @@ class AccessGuard:
             return
         if key is not None:
             scope = _with_client_header(scope, key.key_id)
-        if route in READ_ROUTES or needed == "admin":
+        if needed == "admin":
             body, receive = await _read_body(receive)
-            if route in READ_ROUTES:
-                if (throttled := self._throttle(scope, headers, key, body)) is not None:
-                    await throttled(scope, receive, send)
-                    return
-            else:
-                await self._audited(caller, scope, body, receive, send)
+            await self._audited(caller, scope, body, receive, send)
+            return
+        if route in READ_ROUTES:
+            body, receive = await _read_body(receive)
+            if (throttled := self._throttle(scope, headers, key, body)) is not None:
+                await throttled(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
