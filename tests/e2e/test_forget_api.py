@@ -4,6 +4,8 @@ responses go at once, the receipt says so, a repeat is idempotent, and they stil
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +26,24 @@ def _history_user(home: Path) -> str:
     return str(events["user_id"].value_counts().index[-1])
 
 
+def _session_clicks(user: str) -> object:
+    store = open_store(load_settings())
+    rows = store.get_online_features(
+        features=["user_session:session_clicks"], entity_rows=[{"user_id": user}]
+    )
+    return rows.to_dict()["session_clicks"][0]
+
+
+def _eventually(condition: Callable[[], bool], timeout_s: float = 30.0) -> bool:
+    """True once ``condition`` holds (the session updater is asynchronous), False at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def test_forget_erases_events_features_and_cached_recommendations(
     api: httpx.Client, admin: httpx.Client
 ) -> None:
@@ -34,8 +54,15 @@ def test_forget_erases_events_features_and_cached_recommendations(
     items = [i["item_id"] for i in page.json()["items"]]
     now = datetime.now(UTC).isoformat()
     event = {"user_id": user, "item_id": items[0], "event_type": "click", "timestamp": now}
+    clicks_before = _session_clicks(user)
     assert api.post("/events", json=event).is_success
-    api.post("/recommend", json={"user_id": user, "page_size": 5})  # cached now
+    # The session updater drops the user's cached pages when it pushes the click: wait for the push,
+    # then until a page is cached (a repeat is a hit), so the forget has one to drop.
+    assert _eventually(lambda: _session_clicks(user) != clicks_before), (
+        "the click reaches the session features"
+    )
+    page_request = {"user_id": user, "page_size": 5}
+    assert _eventually(lambda: api.post("/recommend", json=page_request).json()["metadata"]["cache_hit"])
 
     reply = admin.post("/users/forget", json={"user_id": user})
     assert reply.status_code == 200, reply.text
