@@ -23,6 +23,7 @@ from bentoml.exceptions import InvalidArgument, NotFound
 from starlette.responses import JSONResponse
 
 from bento.assembly import RANKER_DIR, assemble_funnel
+from bento.auth.guard import CLIENT_HEADER, AccessGuard
 from bento.catalogue.filter_store import FilterStore
 from bento.catalogue.writes import CatalogueWriter
 from bento.errors import UnknownItemError
@@ -59,7 +60,6 @@ from contracts.settings import load_settings
 from training.export import load_ranker
 
 log = logging.getLogger(__name__)
-CLIENT_HEADER = "x-client-id"
 
 
 def bundle_tag(environ: dict[str, str] | None = None) -> str:
@@ -271,3 +271,5 @@ class Recommender:
 
 # Oversized bodies (413) and non-JSON content types (415) are refused before BentoML reads them.
 Recommender.add_asgi_middleware(HttpGuard)
+# Then API keys and roles (401/403), read rate limits (429) and the admin audit log: bento/auth/.
+Recommender.add_asgi_middleware(AccessGuard)

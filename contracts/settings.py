@@ -77,6 +77,26 @@ class PlatformPaths(BaseModel):
     def bentoml_home(self) -> Path:
         return self.home / "bentoml"
 
+    @property
+    def api_keys(self) -> Path:
+        """Hashed API keys (bento/auth/store.py): the embedded profile's key store."""
+        return self.home / "auth" / "api_keys.db"
+
+    @property
+    def local_keys(self) -> Path:
+        """The keys `make run` made for this machine, in plain text (mode 0600): a developer file."""
+        return self.home / "auth" / "local_keys.json"
+
+    @property
+    def log_salt(self) -> Path:
+        """The salt of user-id hashes in logs, when ``RECO_LOG_SALT`` does not give one."""
+        return self.home / "auth" / "log_salt"
+
+    @property
+    def audit_log(self) -> Path:
+        """Every admin call, one JSON line each, appended and fsynced (bento/auth/audit.py)."""
+        return self.home / "audit" / "admin.jsonl"
+
 
 class PlatformSettings(BaseModel):
     paths: PlatformPaths

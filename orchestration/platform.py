@@ -2,6 +2,8 @@
 
 What `make run` ends with (after `make build` materialized the loop): one supervisor starts the
 three children, waits until the UI and the service answer, prints a sample request, and watches.
+The service wants an API key: the first run makes a local client and admin key (kept, mode 0600,
+in `$RECO_HOME/auth/local_keys.json`) and the sample request shows the client one.
 Ctrl-C or SIGTERM stops all three; a child that dies is reported by name and exit code, and the
 others are stopped too (a platform without its daemon would serve while nobody watches it).
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from bento.auth.keys import ensure_local_keys
 from contracts.settings import REPO_ROOT, load_settings
 
 READY_TIMEOUT_S = 240.0
@@ -118,7 +121,7 @@ def check_alive(group: list[Child]) -> None:
             raise ChildDied(f"{child.name} exited with code {code}")
 
 
-def sample(service_port: int) -> str:
+def sample(service_port: int, client_key: str) -> str:
     """The README's sample request and its answer, for a user with a typical history."""
     import bentoml
     import pandas as pd
@@ -127,10 +130,11 @@ def sample(service_port: int) -> str:
     counts = pd.read_parquet(Path(bentoml.models.get("reco_bundle:latest").path) / "history.parquet")
     users = counts["user_id"].value_counts()
     body = {"user_id": str(users.index[len(users) // 2]), "surface": "home_feed", "page_size": 5}
-    reply = httpx.post(f"{base}/recommend", json=body, timeout=30).json()
+    auth = {"authorization": f"Bearer {client_key}"}
+    reply = httpx.post(f"{base}/recommend", json=body, headers=auth, timeout=30).json()
     return (
         f"\nSample request:\n  curl -s -X POST {base}/recommend -H 'content-type: application/json' "
-        f"-d '{json.dumps(body)}'\n{json.dumps(reply, indent=2)}\n"
+        f"-H 'authorization: Bearer {client_key}' -d '{json.dumps(body)}'\n{json.dumps(reply, indent=2)}\n"
     )
 
 
@@ -172,17 +176,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sample", action="store_true", help="skip the sample request")
     parser.add_argument("--logs", help="write each child's output to DIR/<child>.log instead of the terminal")
     args = parser.parse_args(argv)
-    home = load_settings().paths.home
+    paths = load_settings().paths
+    home = paths.home
+    keys = ensure_local_keys(paths)
     env = {**os.environ, "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(home / "dagster"))}
 
     def when_up() -> None:
         if not args.no_sample:
-            print(sample(args.service_port), flush=True)
+            print(sample(args.service_port, keys["client"]), flush=True)
         print(
             f"Platform up (home {home}):\n"
             f"  service    http://127.0.0.1:{args.service_port}\n"
             f"  Dagster UI http://127.0.0.1:{args.ui_port}\n"
             "  daemon     schedules, sensors (alerts: config/alerts.yaml), freshness\n"
+            f"  API keys   client and admin in {paths.local_keys}; more: python -m bento.auth.keys\n"
             "Ctrl-C stops all three.",
             flush=True,
         )

@@ -1,4 +1,4 @@
-"""Ingestion limits from `config/ingestion.yaml` (typed, with the defaults in one place)."""
+"""Ingestion and read limits from `config/ingestion.yaml` (typed, with the defaults in one place)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,18 @@ class RateLimit(BaseModel):
     burst: float = Field(5000.0, gt=0)
 
 
+class Bucket(BaseModel):
+    per_second: float = Field(gt=0)  # sustained
+    burst: float = Field(gt=0)  # bucket size: how far a caller may run ahead of the rate
+
+
+class ReadRateLimit(BaseModel):
+    """/recommend and /related: per client (its API key) and per user (across every client)."""
+
+    per_client: Bucket = Field(default_factory=lambda: Bucket(per_second=1000, burst=2000))
+    per_user: Bucket = Field(default_factory=lambda: Bucket(per_second=2, burst=30))
+
+
 class SessionUpdaterConfig(BaseModel):
     """The streaming consumer that turns logged events into session features."""
 
@@ -32,6 +44,7 @@ class SessionUpdaterConfig(BaseModel):
 class IngestionConfig(BaseModel):
     max_batch_size: int = Field(1000, ge=1)
     rate_limit: RateLimit = Field(default_factory=RateLimit)
+    read_rate_limit: ReadRateLimit = Field(default_factory=ReadRateLimit)
     session_updater: SessionUpdaterConfig = Field(default_factory=SessionUpdaterConfig)
 
 

@@ -1,21 +1,33 @@
-"""A real `bentoml serve` over the tiny platform's bundle, on a free loopback port."""
+"""A real `bentoml serve` over the tiny platform's bundle, on a free loopback port, and API keys
+for it made through the real CLI (`python -m bento.auth.keys create`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 READY_TIMEOUT_S = 240.0
-# Low limits so a test can reach them; each test posts from its own X-Client-Id.
-TEST_INGESTION_LIMITS = "max_batch_size: 200\nrate_limit: {events_per_second: 10, burst: 250}\n"
+# Low limits so a test can reach them; a test that spends them posts with its own key. The refill
+# rates are so slow that no run earns a token back: a limit is a count, never a timing. The user
+# burst bounds the reads of any one user_id across the whole e2e suite.
+TEST_INGESTION_LIMITS = """max_batch_size: 200
+rate_limit: {events_per_second: 10, burst: 250}
+read_rate_limit:
+  per_client: {per_second: 1000, burst: 2000}
+  per_user: {per_second: 0.001, burst: 30}
+"""
+USER_BURST = 30
+
+MintKey = Callable[..., str]
 
 
 def _free_port() -> int:
@@ -55,3 +67,47 @@ def service_url(tiny_platform) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def mint_key(tiny_platform) -> MintKey:
+    """``mint_key(name, role, *options)``: a new key from the CLI, as an operator would make it."""
+
+    def mint(name: str, role: str, *options: str) -> str:
+        command = [sys.executable, "-m", "bento.auth.keys", "create", "--name", name, "--role", role]
+        done = subprocess.run([*command, "--json", *options], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return str(json.loads(done.stdout)["key"])
+
+    return mint
+
+
+def keyed(url: str, key: str) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"authorization": f"Bearer {key}"}, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def connect(service_url: str, mint_key: MintKey) -> Iterator[Callable[..., httpx.Client]]:
+    """``connect(name, role, *options)``: a client of the service holding a new key of its own (its
+    own rate-limit buckets)."""
+    opened: list[httpx.Client] = []
+
+    def open_client(name: str, role: str, *options: str) -> httpx.Client:
+        opened.append(keyed(service_url, mint_key(name, role, *options)))
+        return opened[-1]
+
+    yield open_client
+    for client in opened:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def api(connect: Callable[..., httpx.Client]) -> httpx.Client:
+    """The service as a product client sees it: a `client` key."""
+    return connect("e2e-client", "client")
+
+
+@pytest.fixture(scope="session")
+def admin(connect: Callable[..., httpx.Client]) -> httpx.Client:
+    """The service as an operator sees it: an `admin` key (catalogue writes, forget)."""
+    return connect("e2e-admin", "admin")

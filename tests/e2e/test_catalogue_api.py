@@ -14,37 +14,37 @@ from contracts.settings import load_settings
 pytestmark = pytest.mark.e2e
 
 
-def _recommend(url: str, user: str, size: int = 20) -> list[dict]:
-    reply = httpx.post(f"{url}/recommend", json={"user_id": user, "page_size": size}, timeout=60)
+def _recommend(api: httpx.Client, user: str, size: int = 20) -> list[dict]:
+    reply = api.post("/recommend", json={"user_id": user, "page_size": size})
     assert reply.status_code == 200, reply.text
     return reply.json()["items"]
 
 
-def test_deleted_and_out_of_stock_items_vanish_on_the_next_request(service_url: str) -> None:
+def test_deleted_and_out_of_stock_items_vanish_on_the_next_request(
+    api: httpx.Client, admin: httpx.Client
+) -> None:
     user = "catalogue-user"
-    first, second = (item["item_id"] for item in _recommend(service_url, user)[:2])
-    deleted = httpx.post(f"{service_url}/items/delete", json={"item_id": first}, timeout=30)
+    first, second = (item["item_id"] for item in _recommend(api, user)[:2])
+    deleted = admin.post("/items/delete", json={"item_id": first})
     assert deleted.status_code == 200 and deleted.json()["status"] == "deleted"
-    sold_out = httpx.post(
-        f"{service_url}/items/update", json={"item_id": second, "in_stock": False}, timeout=30
-    )
+    sold_out = admin.post("/items/update", json={"item_id": second, "in_stock": False})
     assert sold_out.status_code == 200, sold_out.text
     for _ in range(3):
-        items = {item["item_id"] for item in _recommend(service_url, user, size=50)}
+        items = {item["item_id"] for item in _recommend(api, user, size=50)}
         assert first not in items and second not in items
-    assert httpx.post(f"{service_url}/related", json={"item_id": first}, timeout=30).status_code == 404
-    again = httpx.post(f"{service_url}/items/delete", json={"item_id": first}, timeout=30)
+    assert api.post("/related", json={"item_id": first}).status_code == 404
+    again = admin.post("/items/delete", json={"item_id": first})
     assert again.status_code == 404 and "catalogue" in again.text
 
 
-def test_a_new_item_is_retrievable_from_its_side_features(service_url: str) -> None:
-    anchor = _recommend(service_url, "catalogue-new")[0]
+def test_a_new_item_is_retrievable_from_its_side_features(api: httpx.Client, admin: httpx.Client) -> None:
+    anchor = _recommend(api, "catalogue-new")[0]
     # A well-stocked category, chosen from the catalogue rather than from whatever the ranker put
     # first: on the tiny world a category of a handful of items gives side features little to
     # learn from (see the closing note of session 3).
     catalogue = pd.read_parquet(load_settings().paths.artifacts / "staging" / "catalogue.parquet")
     category = str(catalogue["category"].value_counts().index[0])
-    related = httpx.post(f"{service_url}/related", json={"item_id": anchor["item_id"], "page_size": 3}).json()
+    related = api.post("/related", json={"item_id": anchor["item_id"], "page_size": 3}).json()
     title = "fresh " + category + " item"
     new = {
         "item_id": "brand-new-item-1",
@@ -53,21 +53,18 @@ def test_a_new_item_is_retrievable_from_its_side_features(service_url: str) -> N
         "brand": "unknown",
         "price": 25.0,
     }
-    created = httpx.post(f"{service_url}/items", json=new, timeout=60)
+    created = admin.post("/items", json=new)
     assert created.status_code == 200, created.text
     assert created.json() == {"item_id": "brand-new-item-1", "status": "created", "indexed": True}
 
-    neighbours = httpx.post(f"{service_url}/related", json={"item_id": "brand-new-item-1", "page_size": 10})
+    neighbours = api.post("/related", json={"item_id": "brand-new-item-1", "page_size": 10})
     assert neighbours.status_code == 200, neighbours.text
     categories = Counter(item["category"] for item in neighbours.json()["items"])
     share = categories[category] / max(sum(categories.values()), 1)
     base = float((catalogue["category"] == category).mean())
     assert share >= 3 * base, f"side features must place it near its category: {share:.2f} vs base {base:.2f}"
-    click = httpx.post(
-        f"{service_url}/events",
-        json={"user_id": "u-new", "item_id": "brand-new-item-1", "event_type": "click"},
-        timeout=30,
-    )
+    event = {"user_id": "u-new", "item_id": "brand-new-item-1", "event_type": "click"}
+    click = api.post("/events", json=event)
     assert click.status_code == 200, "events on a new item are accepted at once"
     assert related["items"], "sanity: the anchor had neighbours before"
 
@@ -82,8 +79,8 @@ def test_a_new_item_is_retrievable_from_its_side_features(service_url: str) -> N
     ],
 )
 def test_bad_catalogue_writes_are_4xx(
-    service_url: str, path: str, body: dict, status: int, fragment: str
+    admin: httpx.Client, path: str, body: dict, status: int, fragment: str
 ) -> None:
-    reply = httpx.post(f"{service_url}{path}", json=body, timeout=30)
+    reply = admin.post(path, json=body)
     assert reply.status_code == status, reply.text
     assert fragment in reply.text

@@ -4,6 +4,8 @@ responses go at once, the receipt says so, a repeat is idempotent, and they stil
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,20 +26,45 @@ def _history_user(home: Path) -> str:
     return str(events["user_id"].value_counts().index[-1])
 
 
-def test_forget_erases_events_features_and_cached_recommendations(service_url: str) -> None:
+def _session_clicks(user: str) -> object:
+    store = open_store(load_settings())
+    rows = store.get_online_features(
+        features=["user_session:session_clicks"], entity_rows=[{"user_id": user}]
+    )
+    return rows.to_dict()["session_clicks"][0]
+
+
+def _eventually(condition: Callable[[], bool], timeout_s: float = 30.0) -> bool:
+    """True once ``condition`` holds (the session updater is asynchronous), False at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_forget_erases_events_features_and_cached_recommendations(
+    api: httpx.Client, admin: httpx.Client
+) -> None:
     home = Path(os.environ["RECO_HOME"])
     user = _history_user(home)
-    page = httpx.post(f"{service_url}/recommend", json={"user_id": user, "page_size": 5}, timeout=60)
+    page = api.post("/recommend", json={"user_id": user, "page_size": 5})
     assert page.status_code == 200
     items = [i["item_id"] for i in page.json()["items"]]
     now = datetime.now(UTC).isoformat()
     event = {"user_id": user, "item_id": items[0], "event_type": "click", "timestamp": now}
-    assert httpx.post(
-        f"{service_url}/events", json=event, headers={"x-client-id": "forget"}, timeout=30
-    ).is_success
-    httpx.post(f"{service_url}/recommend", json={"user_id": user, "page_size": 5}, timeout=60)  # cached now
+    clicks_before = _session_clicks(user)
+    assert api.post("/events", json=event).is_success
+    # The session updater drops the user's cached pages when it pushes the click: wait for the push,
+    # then until a page is cached (a repeat is a hit), so the forget has one to drop.
+    assert _eventually(lambda: _session_clicks(user) != clicks_before), (
+        "the click reaches the session features"
+    )
+    page_request = {"user_id": user, "page_size": 5}
+    assert _eventually(lambda: api.post("/recommend", json=page_request).json()["metadata"]["cache_hit"])
 
-    reply = httpx.post(f"{service_url}/users/forget", json={"user_id": user}, timeout=60)
+    reply = admin.post("/users/forget", json={"user_id": user})
     assert reply.status_code == 200, reply.text
     receipt = reply.json()
     assert receipt["new_request"] and receipt["offline_pending"]
@@ -53,14 +80,14 @@ def test_forget_erases_events_features_and_cached_recommendations(service_url: s
     ).to_dict()
     assert online["user_clicks_30d"] == [None] and online["session_clicks"] == [None]
 
-    again = httpx.post(f"{service_url}/users/forget", json={"user_id": user}, timeout=60).json()
+    again = admin.post("/users/forget", json={"user_id": user}).json()
     assert again["request_id"] == receipt["request_id"] and not again["new_request"]
-    after = httpx.post(f"{service_url}/recommend", json={"user_id": user, "page_size": 5}, timeout=60)
+    after = api.post("/recommend", json={"user_id": user, "page_size": 5})
     assert after.status_code == 200 and len(after.json()["items"]) == 5
 
 
 @pytest.mark.parametrize("body", [{}, {"user_id": ""}, {"user_id": "u", "extra": 1}, {"user_id": "x" * 500}])
-def test_bad_forget_requests_are_400s(service_url: str, body: dict) -> None:
-    reply = httpx.post(f"{service_url}/users/forget", json=body, timeout=30)
+def test_bad_forget_requests_are_400s(admin: httpx.Client, body: dict) -> None:
+    reply = admin.post("/users/forget", json=body)
     assert reply.status_code == 400, reply.text
     assert "user_id" in reply.text or "extra" in reply.text, reply.text

@@ -1,9 +1,11 @@
 """Hostile input against a real `bentoml serve`: every kind of bad request is a 4xx with a message,
-a bounded schemathesis run over the served OpenAPI finds no 5xx, and no acknowledged event is lost."""
+a bounded schemathesis run over the served OpenAPI (with an admin key, so every operation is reached)
+finds no 5xx, and no acknowledged event is lost. Keys and roles are in `test_auth_api.py`."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -16,17 +18,22 @@ from contracts.settings import load_settings
 
 pytestmark = pytest.mark.e2e
 
-HEADERS = {"x-client-id": "hostile"}  # its own rate-limit bucket: never starves the other tests
 MIB = 1 << 20
 # Per operation, valid and invalid data mixed: 12 operations in about 16 s on 2 busy cores.
 FUZZ_EXAMPLES = 25
 
 
+@pytest.fixture(scope="module")
+def hostile(connect: Callable[..., httpx.Client]) -> httpx.Client:
+    """An admin key of its own (its own rate-limit buckets: it never starves the other tests)."""
+    return connect("hostile", "admin")
+
+
 def _post(
-    url: str, path: str, content: bytes | str, content_type: str | None = "application/json"
+    client: httpx.Client, path: str, content: bytes | str, content_type: str | None = "application/json"
 ) -> httpx.Response:
-    headers = {**HEADERS, **({"content-type": content_type} if content_type else {})}
-    return httpx.post(f"{url}{path}", content=content, headers=headers, timeout=60)
+    headers = {"content-type": content_type} if content_type else {}
+    return client.post(path, content=content, headers=headers)
 
 
 def _error(reply: httpx.Response) -> str:
@@ -37,8 +44,8 @@ def _error(reply: httpx.Response) -> str:
     return reply.text
 
 
-def _a_known_item(url: str) -> str:
-    page = httpx.post(f"{url}/recommend", json={"user_id": "hostile-user", "page_size": 3}, timeout=60)
+def _a_known_item(client: httpx.Client) -> str:
+    page = client.post("/recommend", json={"user_id": "hostile-user", "page_size": 3})
     assert page.status_code == 200, page.text
     return page.json()["items"][0]["item_id"]
 
@@ -57,9 +64,9 @@ def _a_known_item(url: str) -> str:
     ],
 )
 def test_content_types_other_than_json_are_415(
-    service_url: str, content_type: str | None, status: int, fragment: str
+    hostile: httpx.Client, content_type: str | None, status: int, fragment: str
 ) -> None:
-    reply = _post(service_url, "/recommend", json.dumps({"user_id": "u-ct", "page_size": 2}), content_type)
+    reply = _post(hostile, "/recommend", json.dumps({"user_id": "u-ct", "page_size": 2}), content_type)
     assert reply.status_code == status, reply.text
     if status != 200:
         assert fragment in _error(reply)
@@ -75,8 +82,8 @@ def test_content_types_other_than_json_are_415(
         ("/recommend", b'"just a string"', "RecommendRequest"),
     ],
 )
-def test_invalid_json_is_400(service_url: str, path: str, body: bytes, fragment: str) -> None:
-    reply = _post(service_url, path, body)
+def test_invalid_json_is_400(hostile: httpx.Client, path: str, body: bytes, fragment: str) -> None:
+    reply = _post(hostile, path, body)
     assert reply.status_code == 400, reply.text
     assert fragment in _error(reply)
 
@@ -96,31 +103,33 @@ def test_invalid_json_is_400(service_url: str, path: str, body: bytes, fragment:
         ("/users/forget", {"user_id": ["u1"]}, "user_id"),
     ],
 )
-def test_wrong_types_are_400_naming_the_field(service_url: str, path: str, body: dict, field: str) -> None:
-    reply = httpx.post(f"{service_url}{path}", json=body, headers=HEADERS, timeout=60)
+def test_wrong_types_are_400_naming_the_field(
+    hostile: httpx.Client, path: str, body: dict, field: str
+) -> None:
+    reply = hostile.post(path, json=body)
     assert reply.status_code == 400, reply.text
     assert field in _error(reply)
 
 
-def test_an_update_that_changes_nothing_is_400(service_url: str) -> None:
-    item = _a_known_item(service_url)
+def test_an_update_that_changes_nothing_is_400(hostile: httpx.Client) -> None:
+    item = _a_known_item(hostile)
     for body in ({"item_id": item}, {"item_id": item, "price": None, "title": None}):
-        reply = httpx.post(f"{service_url}/items/update", json=body, headers=HEADERS, timeout=60)
+        reply = hostile.post("/items/update", json=body)
         assert reply.status_code == 400, reply.text
         assert "nothing to change" in _error(reply)
-    still = httpx.post(f"{service_url}/related", json={"item_id": item}, headers=HEADERS, timeout=60)
+    still = hostile.post("/related", json={"item_id": item})
     assert still.status_code == 200, "the item is untouched"
 
 
 @pytest.mark.parametrize("path", ["/recommend", "/events", "/events/batch", "/items"])
-def test_oversized_bodies_are_413(service_url: str, path: str) -> None:
+def test_oversized_bodies_are_413(hostile: httpx.Client, path: str) -> None:
     padding = "x" * (MIB + 1)
-    reply = _post(service_url, path, json.dumps({"user_id": "u1", "padding": padding}))
+    reply = _post(hostile, path, json.dumps({"user_id": "u1", "padding": padding}))
     assert reply.status_code == 413, reply.text[:300]
     assert "exceeds the limit of 1048576 bytes" in _error(reply)
 
 
-def test_an_oversized_body_without_content_length_is_413(service_url: str) -> None:
+def test_an_oversized_body_without_content_length_is_413(hostile: httpx.Client) -> None:
     """Chunked uploads carry no length: the guard counts what it reads."""
 
     def chunks():
@@ -133,38 +142,30 @@ def test_an_oversized_body_without_content_length_is_413(service_url: str) -> No
             )
         yield b"{}]}"
 
-    reply = httpx.post(
-        f"{service_url}/events/batch",
-        content=chunks(),
-        headers={**HEADERS, "content-type": "application/json"},
-        timeout=60,
-    )
+    reply = hostile.post("/events/batch", content=chunks(), headers={"content-type": "application/json"})
     assert reply.status_code == 413, reply.text[:300]
 
 
-def test_a_full_batch_fits_under_the_body_limit(service_url: str) -> None:
+def test_a_full_batch_fits_under_the_body_limit(
+    hostile: httpx.Client, connect: Callable[..., httpx.Client]
+) -> None:
     """The limit leaves room for the largest batch the service accepts (200 in the test config)."""
-    item = _a_known_item(service_url)
+    item = _a_known_item(hostile)
     event = {"item_id": item, "event_type": "view", "session_id": "s" * 100, "value": 12.5}
     batch = [{**event, "user_id": f"hostile-batch-{n}"} for n in range(200)]
-    reply = httpx.post(
-        f"{service_url}/events/batch",
-        json={"events": batch},
-        headers={"x-client-id": "big-batch"},
-        timeout=60,
-    )
+    reply = connect("big-batch", "client").post("/events/batch", json={"events": batch})
     assert reply.status_code == 200, reply.text[:300]
     assert reply.json()["accepted"] == 200
 
 
 @pytest.mark.parametrize("depth", [100, 250, 10_000])
-def test_deeply_nested_json_is_400(service_url: str, depth: int) -> None:
+def test_deeply_nested_json_is_400(hostile: httpx.Client, depth: int) -> None:
     nested = "[" * depth + "]" * depth
     for path, body in [
         ("/recommend", '{"user_id": "u1", "context": ' + nested + "}"),
         ("/events/batch", '{"events": ' + nested + "}"),
     ]:
-        reply = _post(service_url, path, body)
+        reply = _post(hostile, path, body)
         if path == "/events/batch" and depth < 200:
             # Within the parser's depth, a batch of nested lists is read: each entry is rejected.
             assert reply.status_code in (200, 400), reply.text[:300]
@@ -185,8 +186,8 @@ def test_deeply_nested_json_is_400(service_url: str, depth: int) -> None:
         ('{"user_id": "u1", "context": {"session_id": "\\udfff\\ud800"}}', "json_invalid"),
     ],
 )
-def test_odd_unicode_is_400(service_url: str, body: str, fragment: str) -> None:
-    reply = _post(service_url, "/recommend", body.encode("utf-8"))
+def test_odd_unicode_is_400(hostile: httpx.Client, body: str, fragment: str) -> None:
+    reply = _post(hostile, "/recommend", body.encode("utf-8"))
     assert reply.status_code == 400, reply.text[:300]
     assert fragment in _error(reply)
 
@@ -222,16 +223,18 @@ def test_odd_unicode_is_400(service_url: str, body: str, fragment: str) -> None:
         ("/items/update", {"item_id": "x", "policy_flag": "\u0007"}, "policy_flag"),
     ],
 )
-def test_odd_values_are_400_naming_the_field(service_url: str, path: str, body: dict, field: str) -> None:
-    reply = httpx.post(f"{service_url}{path}", json=body, headers=HEADERS, timeout=60)
+def test_odd_values_are_400_naming_the_field(
+    hostile: httpx.Client, path: str, body: dict, field: str
+) -> None:
+    reply = hostile.post(path, json=body)
     assert reply.status_code == 400, reply.text[:300]
     assert field in _error(reply)
 
 
-def test_bad_input_never_loses_an_acknowledged_event(service_url: str) -> None:
-    item = _a_known_item(service_url)
+def test_bad_input_never_loses_an_acknowledged_event(hostile: httpx.Client) -> None:
+    item = _a_known_item(hostile)
     event = {"event_id": "hostile-kept", "user_id": "hostile-kept", "item_id": item, "event_type": "click"}
-    ack = httpx.post(f"{service_url}/events", json=event, headers=HEADERS, timeout=60)
+    ack = hostile.post("/events", json=event)
     assert ack.status_code == 200, ack.text
     offset = ack.json()["log_offset"]
     for path, content, content_type in [
@@ -241,12 +244,17 @@ def test_bad_input_never_loses_an_acknowledged_event(service_url: str) -> None:
         ("/events/batch", '{"events": ' + "[" * 5000 + "]" * 5000 + "}", "application/json"),
         ("/events", json.dumps({**event, "user_id": "\u0000"}), "application/json"),
     ]:
-        assert 400 <= _post(service_url, path, content, content_type).status_code < 500
+        assert 400 <= _post(hostile, path, content, content_type).status_code < 500
     reader = EventLogReader(load_settings().paths.event_log)
     kept = [r for _, r in reader.read(offset, offset + 1)]
     assert [r["event_id"] for r in kept] == ["hostile-kept"]
-    again = httpx.post(f"{service_url}/events", json=event, headers=HEADERS, timeout=60)
+    again = hostile.post("/events", json=event)
     assert again.status_code == 200 and again.json()["duplicate"], "the service still knows it"
+
+
+@pytest.fixture(scope="module")
+def fuzz_key(mint_key: Callable[..., str]) -> str:
+    return mint_key("schemathesis", "admin")
 
 
 @pytest.fixture(scope="module")
@@ -267,6 +275,7 @@ fuzzed = schemathesis.pytest.from_fixture("served_api")
     phases=[Phase.explicit, Phase.generate],  # no shrinking: the run stays bounded when it fails
     suppress_health_check=list(HealthCheck),
 )
-def test_no_input_gets_a_server_error(case: schemathesis.Case) -> None:
+def test_no_input_gets_a_server_error(case: schemathesis.Case, fuzz_key: str) -> None:
     """Valid and invalid data for every operation in the served schema; only a 5xx fails."""
-    case.call_and_validate(headers={"x-client-id": "schemathesis"}, checks=[not_a_server_error], timeout=60)
+    headers = {"authorization": f"Bearer {fuzz_key}"}
+    case.call_and_validate(headers=headers, checks=[not_a_server_error], timeout=60)

@@ -1,7 +1,8 @@
-"""Event ingestion over HTTP: batches with per-event outcomes, limits, and rate limiting."""
+"""Event ingestion over HTTP: batches with per-event outcomes, limits, and rate limiting per key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -10,13 +11,13 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def _item(service_url: str) -> str:
-    reply = httpx.post(f"{service_url}/recommend", json={"user_id": "batch-user", "page_size": 3}, timeout=60)
+def _item(api: httpx.Client) -> str:
+    reply = api.post("/recommend", json={"user_id": "batch-user", "page_size": 3})
     return reply.json()["items"][0]["item_id"]
 
 
-def test_batch_keeps_valid_events_and_explains_each_rejection(service_url: str) -> None:
-    item = _item(service_url)
+def test_batch_keeps_valid_events_and_explains_each_rejection(api: httpx.Client) -> None:
+    item = _item(api)
     now = datetime.now(UTC)
     good = {"user_id": "batch-user", "item_id": item, "event_type": "click", "timestamp": now.isoformat()}
     events = [
@@ -27,9 +28,7 @@ def test_batch_keeps_valid_events_and_explains_each_rejection(service_url: str) 
         {"user_id": "batch-user"},
         {**good, "timestamp": (now + timedelta(seconds=1)).isoformat(), "event_type": "view"},
     ]
-    reply = httpx.post(
-        f"{service_url}/events/batch", json={"events": events}, headers={"x-client-id": "batch"}, timeout=30
-    )
+    reply = api.post("/events/batch", json={"events": events})
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert (body["accepted"], body["duplicates"], body["rejected"]) == (2, 1, 3)
@@ -41,29 +40,27 @@ def test_batch_keeps_valid_events_and_explains_each_rejection(service_url: str) 
     assert "item_id" in reasons[4] and "event_type" in reasons[4]
 
 
-def test_batch_limits_are_400s(service_url: str) -> None:
-    headers = {"x-client-id": "limits"}
-    empty = httpx.post(f"{service_url}/events/batch", json={"events": []}, headers=headers, timeout=30)
+def test_batch_limits_are_400s(api: httpx.Client) -> None:
+    empty = api.post("/events/batch", json={"events": []})
     assert empty.status_code == 400 and "empty" in empty.text
     too_many = [{"user_id": "u", "item_id": "i", "event_type": "click"}] * 201
-    big = httpx.post(f"{service_url}/events/batch", json={"events": too_many}, headers=headers, timeout=30)
+    big = api.post("/events/batch", json={"events": too_many})
     assert big.status_code == 400 and "limit" in big.text
 
 
-def test_a_flooding_client_gets_429_with_retry_after(service_url: str) -> None:
-    item = _item(service_url)
+def test_a_flooding_client_gets_429_with_retry_after(
+    api: httpx.Client, connect: Callable[..., httpx.Client]
+) -> None:
+    """The event limit counts per key: a flood is refused whatever X-Client-Id it sends, and a
+    client with its own key is unaffected."""
+    item = _item(api)
     batch = [{"user_id": f"flood-{n}", "item_id": item, "event_type": "view"} for n in range(200)]
-    headers = {"x-client-id": "flood"}
-    first = httpx.post(f"{service_url}/events/batch", json={"events": batch}, headers=headers, timeout=30)
+    flood, calm = connect("flood", "client"), connect("calm", "client")
+    first = flood.post("/events/batch", json={"events": batch})
     assert first.status_code == 200
-    second = httpx.post(f"{service_url}/events/batch", json={"events": batch}, headers=headers, timeout=30)
+    second = flood.post("/events/batch", json={"events": batch}, headers={"x-client-id": "fresh-name"})
     assert second.status_code == 429, second.text[:300]
     assert int(second.headers["retry-after"]) >= 1
     assert "rate limit" in second.text
-    other = httpx.post(
-        f"{service_url}/events",
-        json={"user_id": "calm", "item_id": item, "event_type": "view"},
-        headers={"x-client-id": "calm"},
-        timeout=30,
-    )
+    other = calm.post("/events", json={"user_id": "calm", "item_id": item, "event_type": "view"})
     assert other.status_code == 200, "one client's flood must not limit another"

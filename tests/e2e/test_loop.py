@@ -43,8 +43,8 @@ def eventually(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
     return True
 
 
-def recommend(url: str, user: str, size: int = 10) -> dict:
-    reply = httpx.post(f"{url}/recommend", json={"user_id": user, "page_size": size}, timeout=60)
+def recommend(api: httpx.Client, user: str, size: int = 10) -> dict:
+    reply = api.post("/recommend", json={"user_id": user, "page_size": size})
     assert reply.status_code == 200, reply.text
     return reply.json()
 
@@ -138,9 +138,9 @@ def test_the_preference_holdout_trains_the_ranker_and_tests_it_on_other_users(ti
     assert tested["users"] <= len(evaluation_users(hidden["user_id"].unique()))
 
 
-def test_recommendations_are_personal_filtered_and_complete(service_url: str) -> None:
+def test_recommendations_are_personal_filtered_and_complete(api: httpx.Client) -> None:
     user, seen = history_user()
-    body = recommend(service_url, user, size=10)
+    body = recommend(api, user, size=10)
     items = [item["item_id"] for item in body["items"]]
     assert len(items) == 10 and len(set(items)) == 10
     assert not set(items) & seen, "already-engaged items must be filtered"
@@ -155,7 +155,7 @@ def test_recommendations_are_personal_filtered_and_complete(service_url: str) ->
     assert meta["batch_features_age_s"] > 0, "the age of the batch features is reported"
     assert all(item["reason"] for item in body["items"])
     assert [item["position"] for item in body["items"]] == list(range(1, 11))
-    other = recommend(service_url, history_user_other(user), size=10)
+    other = recommend(api, history_user_other(user), size=10)
     assert [i["item_id"] for i in other["items"]] != items, "two users with different taste got the same list"
 
 
@@ -165,9 +165,9 @@ def history_user_other(user: str) -> str:
     return str(next(u for u in users[1:] if u != user))
 
 
-def test_a_click_updates_session_features_and_the_next_response(service_url: str) -> None:
+def test_a_click_updates_session_features_and_the_next_response(api: httpx.Client) -> None:
     user, _ = history_user()
-    before = recommend(service_url, user)
+    before = recommend(api, user)
     clicked = before["items"][0]["item_id"]
     event = {
         "user_id": user,
@@ -177,29 +177,29 @@ def test_a_click_updates_session_features_and_the_next_response(service_url: str
         "position": 0,
         "timestamp": datetime.now(UTC).isoformat(),
     }
-    ack = httpx.post(f"{service_url}/events", json=event, timeout=30)
+    ack = api.post("/events", json=event)
     assert ack.status_code == 200, ack.text
     assert ack.json()["duplicate"] is False
     assert eventually(lambda: clicked in session_items(user)), "the streaming updater pushes the click"
-    after = recommend(service_url, user)
+    after = recommend(api, user)
     after_items = [item["item_id"] for item in after["items"]]
     assert clicked not in after_items
     assert after_items != [item["item_id"] for item in before["items"]]
 
-    retry = httpx.post(f"{service_url}/events", json={**event, "event_id": "client-retry-1"}, timeout=30)
+    retry = api.post("/events", json={**event, "event_id": "client-retry-1"})
     assert retry.status_code == 200 and retry.json()["duplicate"] is True
     time.sleep(0.5)  # the updater polls every 20 ms: a wrongly appended retry would show by now
     assert session_items(user).count(clicked) == 1, "a retried event must be counted once"
 
 
-def test_acknowledged_events_reach_the_event_table(service_url: str, tiny_platform) -> None:
+def test_acknowledged_events_reach_the_event_table(api: httpx.Client, tiny_platform) -> None:
     import dagster as dg
 
     from orchestration.defs.ingestion.assets import event_archive, events, source_world
 
     user, _ = history_user()
-    item = recommend(service_url, user)["items"][0]["item_id"]
-    ack = httpx.post(f"{service_url}/events", json={"user_id": user, "item_id": item, "event_type": "view"})
+    item = recommend(api, user)["items"][0]["item_id"]
+    ack = api.post("/events", json={"user_id": user, "item_id": item, "event_type": "view"})
     event_id = ack.json()["event_id"]
     platform, _ = tiny_platform
     result = dg.materialize(
@@ -236,29 +236,27 @@ def test_acknowledged_events_reach_the_event_table(service_url: str, tiny_platfo
     ],
 )
 def test_bad_input_gets_a_4xx_that_says_what_is_wrong(
-    service_url: str, path: str, body: dict, status: int, fragment: str
+    api: httpx.Client, path: str, body: dict, status: int, fragment: str
 ) -> None:
-    reply = httpx.post(f"{service_url}{path}", json=body, timeout=30)
+    reply = api.post(path, json=body)
     assert reply.status_code == status, reply.text
     assert fragment in reply.text
 
 
-def test_malformed_json_is_a_400(service_url: str) -> None:
-    reply = httpx.post(
-        f"{service_url}/recommend", content=b"{not json", headers={"content-type": "application/json"}
-    )
+def test_malformed_json_is_a_400(api: httpx.Client) -> None:
+    reply = api.post("/recommend", content=b"{not json", headers={"content-type": "application/json"})
     assert reply.status_code == 400
 
 
-def test_new_user_gets_a_full_page(service_url: str) -> None:
-    body = recommend(service_url, "someone-never-seen", size=8)
+def test_new_user_gets_a_full_page(api: httpx.Client) -> None:
+    body = recommend(api, "someone-never-seen", size=8)
     assert len(body["items"]) == 8
 
 
-def test_related_items(service_url: str) -> None:
+def test_related_items(api: httpx.Client) -> None:
     _, seen = history_user()
     anchor = sorted(seen)[0]
-    reply = httpx.post(f"{service_url}/related", json={"item_id": anchor, "page_size": 5}, timeout=30)
+    reply = api.post("/related", json={"item_id": anchor, "page_size": 5})
     assert reply.status_code == 200, reply.text
     items = [item["item_id"] for item in reply.json()["items"]]
     assert len(items) == 5 and anchor not in items

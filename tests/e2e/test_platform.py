@@ -8,6 +8,7 @@ state, and for the daemon's health, then stops the supervisor with SIGTERM.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -102,6 +103,10 @@ def test_platform_comes_up_reports_freshness_and_daemon_health_and_stops(copied_
         assert up.wait(UP_TIMEOUT_S), f"platform not up after {UP_TIMEOUT_S:.0f}s:\n{''.join(lines)}"
         text = "".join(lines)
         assert "Sample request:" in text and '"items"' in text  # the service answered the sample
+        local = json.loads((home / "auth" / "local_keys.json").read_text())
+        assert f"-H 'authorization: Bearer {local['client']}'" in text, "the sample shows the local key"
+        bare = httpx.post(f"http://127.0.0.1:{service_port}/recommend", json={"user_id": "u1"}, timeout=30)
+        assert bare.status_code == 401, "make run serves with keys required"
 
         expected = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
 
