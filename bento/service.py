@@ -124,7 +124,7 @@ class Recommender:
         store, serving = assembled.store, assembled.serving
         self.metrics.prime(serving.surfaces)
         self.metrics.serving_bundle(
-            self.artifacts.model_version, self.bundle.stored.info.creation_time, self.artifacts.features_as_of
+            self.artifacts.model_version, self.bundle.info.creation_time, self.artifacts.features_as_of
         )
         self.filters = FilterStore(settings.paths.filter_store)
         self.filters.seed(self.artifacts.catalogue)
