@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from contracts.registry import read_production
 from orchestration.definitions import defs
+from orchestration.defs.common.artifact_store import ArtifactStoreResource
 from orchestration.defs.common.config import FRESHNESS
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.serving.assets import current_bundle_file, serving_bundle, source_fingerprint
@@ -29,11 +31,24 @@ def bundle_is_fresh(platform: PlatformResource) -> bool:
     return current.get("source") == source_fingerprint(platform.settings) and age < FRESHNESS.warn_after
 
 
-def materialize_all(platform: PlatformResource, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+def materialize_all(
+    platform: PlatformResource,
+    instance: dg.DagsterInstance,
+    artifacts: ArtifactStoreResource | None = None,
+    asset_selection: Sequence[dg.AssetKey] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """The full loop (or ``asset_selection`` of it) in process; ``artifacts`` overrides the store."""
     job = defs.resolve_job_def("full_loop")
     quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # step events stay in the UI
+    resources: dict[str, object] = {"platform": platform}
+    if artifacts is not None:
+        resources["artifacts"] = artifacts
     return job.execute_in_process(
-        run_config=quiet, instance=instance, resources={"platform": platform}, raise_on_error=False
+        run_config=quiet,
+        instance=instance,
+        resources=resources,
+        raise_on_error=False,
+        asset_selection=asset_selection,
     )
 
 

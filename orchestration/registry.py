@@ -1,16 +1,20 @@
-"""`python -m orchestration.registry list | promote <version> | rollback [<version>]`.
+"""`python -m orchestration.registry list | promote <version> | rollback [<version>] | pull [<version>]`.
 
 Operator commands over the model registry. A promotion or rollback moves the production pointer
 under ``$RECO_HOME/registry``; the service reads it at start-up, so restart it (`make serve`) for
 the change to take effect. ``promote`` is the human override: it skips the offline gate but still
-refuses a version whose feature manifest does not match this code.
+refuses a version whose feature manifest does not match this code. With an artifact bucket
+configured (``RECO_ARTIFACTS_BUCKET``), promote and rollback publish the new production version
+there too, and ``pull`` brings the published production version onto this machine (a serving node).
 """
 
 import argparse
 import sys
 
 from contracts.settings import load_settings
+from orchestration.defs.common.artifact_store import ArtifactStoreResource
 from orchestration.defs.serving.promotion import load_promotion_config
+from orchestration.defs.serving.publish import publish_production, pull_production
 from orchestration.defs.serving.registry import (
     ModelRegistry,
     UnknownVersionError,
@@ -57,12 +61,23 @@ def main(argv: list[str] | None = None) -> int:
     promote.add_argument("version")
     rollback = commands.add_parser("rollback", help="back to the previous production version, or VERSION")
     rollback.add_argument("version", nargs="?")
+    pull = commands.add_parser("pull", help="import the published production version (or VERSION) from S3")
+    pull.add_argument("version", nargs="?")
     args = parser.parse_args(argv)
 
     settings = load_settings()
     registry = ModelRegistry(settings.paths.home, keep=load_promotion_config().registry.keep_versions)
+    store = ArtifactStoreResource.from_env()
     if args.command == "list":
         list_versions(registry)
+        return 0
+    if args.command == "pull":
+        try:
+            tag = pull_production(store, settings.paths.home, args.version)
+        except RuntimeError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"pulled {tag} from {store.url()}; production here is now {tag}")
         return 0
     try:
         if args.command == "promote":
@@ -73,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     publish_served(settings.paths.artifacts, registry.get(deployment.version), source_fingerprint(settings))
+    if store.enabled:
+        publish_production(store, registry, settings.paths)
+        print(f"published {deployment.version} to {store.url()}")
     print(f"production is now {deployment.version} ({deployment.reason}); restart the service to serve it")
     return 0
 

@@ -23,6 +23,7 @@ from orchestration.defs.candidate_generation.assets import (
     item_knn,
     trending,
 )
+from orchestration.defs.common.artifact_store import ArtifactStoreResource
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
@@ -32,6 +33,7 @@ from orchestration.defs.features.assets import load_split, online_features
 from orchestration.defs.ranking.replay import RANKED, RETRIEVAL_ORDER
 from orchestration.defs.serving.fallbacks import fallback_lists as compute_fallback_lists
 from orchestration.defs.serving.promotion import SERVED_RANKED, load_promotion_config, ranker_verdict
+from orchestration.defs.serving.publish import publish_production
 from orchestration.defs.serving.registry import (
     CURRENT_FILE,
     Lineage,
@@ -259,4 +261,16 @@ def production_model(context: dg.AssetExecutionContext, platform: PlatformResour
             "previous_version": previous or "none",
             "promoted_at": deployment.promoted_at.isoformat(),
         }
+    )
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[production_model], freshness_policy=DAILY_LOOP)
+def published_artifacts(platform: PlatformResource, artifacts: ArtifactStoreResource) -> dg.MaterializeResult:
+    """The production version, its indices and the feature tables on the artifact store (S3), for
+    serving nodes and workers on other machines; a no-op where no bucket is configured (embedded)."""
+    if not artifacts.enabled:
+        return dg.MaterializeResult(metadata={"target": "none: no bucket configured, RECO_HOME only"})
+    published = publish_production(artifacts, registry_for(platform.settings), platform.settings.paths)
+    return dg.MaterializeResult(
+        metadata={"target": artifacts.url(), **{k: dg.MetadataValue.json(v) for k, v in published.items()}}
     )
