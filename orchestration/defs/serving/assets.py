@@ -85,8 +85,11 @@ def served_history(events: pd.DataFrame) -> pd.DataFrame:
     return latest.sort_values(["user_id", "timestamp"], ascending=[True, False], kind="stable")
 
 
+DEV_PINS_MARKER = "# --- dev"  # requirements.lock: the pins after it are for tests, not the bento
+
+
 def _pinned_packages() -> list[str]:
-    lines = (REPO_ROOT / "requirements.lock").read_text().splitlines()
+    lines = (REPO_ROOT / "requirements.lock").read_text().split(DEV_PINS_MARKER, 1)[0].splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
