@@ -39,6 +39,8 @@ def materialize_all(
 ) -> dg.ExecuteInProcessResult:
     """The full loop (or ``asset_selection`` of it) in process; ``artifacts`` overrides the store."""
     job = defs.resolve_job_def("full_loop")
+    if asset_selection is not None:
+        job = job.get_subset(asset_selection=set(asset_selection))
     quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # step events stay in the UI
     resources: dict[str, object] = {"platform": platform}
     if artifacts is not None:
@@ -48,7 +50,6 @@ def materialize_all(
         instance=instance,
         resources=resources,
         raise_on_error=False,
-        asset_selection=asset_selection,
     )
 
 
@@ -73,6 +74,13 @@ def gate_blocked(result: dg.ExecuteInProcessResult, platform: PlatformResource) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--force", action="store_true", help="rebuild even if the bundle is fresh")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="ASSET",
+        help="leave an asset out, e.g. evaluation/protocol_evaluation (the quality bench; CI)",
+    )
     args = parser.parse_args(argv)
     platform = PlatformResource.from_env()
     if not args.force and bundle_is_fresh(platform):
@@ -81,8 +89,13 @@ def main(argv: list[str] | None = None) -> int:
             f"bundle {current['bento']} is fresh (built {current['built_at']}); reusing it (FORCE=1 rebuilds)"
         )
         return 0
+    selection = None
+    if args.skip:
+        skipped = {dg.AssetKey.from_user_string(key) for key in args.skip}
+        loop = defs.resolve_job_def("full_loop").asset_layer.asset_graph.get_all_asset_keys()
+        selection = sorted(set(loop) - skipped)
     with dg.DagsterInstance.get() as instance:
-        result = materialize_all(platform, instance)
+        result = materialize_all(platform, instance, asset_selection=selection)
     if not result.success:
         if (blocked := gate_blocked(result, platform)) is not None:
             print(blocked, file=sys.stderr)  # production keeps serving: not a failure of the build

@@ -8,21 +8,18 @@ configured (``RECO_ARTIFACTS_BUCKET``), promote and rollback publish the new pro
 there too, and ``pull`` brings the published production version onto this machine (a serving node).
 """
 
+from __future__ import annotations
+
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from contracts.settings import load_settings
+from contracts.settings import PlatformSettings, load_settings
 from orchestration.defs.common.artifact_store import ArtifactStoreResource
-from orchestration.defs.serving.promotion import load_promotion_config
 from orchestration.defs.serving.publish import publish_production, pull_production
-from orchestration.defs.serving.registry import (
-    ModelRegistry,
-    UnknownVersionError,
-    VersionRecord,
-    publish_served,
-    source_fingerprint,
-)
-from training.export import ManifestMismatchError
+
+if TYPE_CHECKING:  # the registry brings the training stack; `pull` (a serving node) needs none of it
+    from orchestration.defs.serving.registry import ModelRegistry, VersionRecord
 
 METRICS_SHOWN = ("ndcg@10", "recall@10")
 
@@ -64,13 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     pull = commands.add_parser("pull", help="import the published production version (or VERSION) from S3")
     pull.add_argument("version", nargs="?")
     args = parser.parse_args(argv)
-
     settings = load_settings()
-    registry = ModelRegistry(settings.paths.home, keep=load_promotion_config().registry.keep_versions)
     store = ArtifactStoreResource.from_env()
-    if args.command == "list":
-        list_versions(registry)
-        return 0
     if args.command == "pull":
         try:
             tag = pull_production(store, settings.paths.home, args.version)
@@ -78,6 +70,24 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 1
         print(f"pulled {tag} from {store.url()}; production here is now {tag}")
+        return 0
+    return manage(args, settings, store)
+
+
+def manage(args: argparse.Namespace, settings: PlatformSettings, store: ArtifactStoreResource) -> int:
+    """list, promote and rollback: the registry on this machine (published when a bucket is set)."""
+    from orchestration.defs.serving.promotion import load_promotion_config
+    from orchestration.defs.serving.registry import (
+        ModelRegistry,
+        UnknownVersionError,
+        publish_served,
+        source_fingerprint,
+    )
+    from training.export import ManifestMismatchError
+
+    registry = ModelRegistry(settings.paths.home, keep=load_promotion_config().registry.keep_versions)
+    if args.command == "list":
+        list_versions(registry)
         return 0
     try:
         if args.command == "promote":

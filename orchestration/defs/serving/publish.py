@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import bentoml
 from bentoml.exceptions import NotFound
@@ -25,7 +26,9 @@ from bentoml.exceptions import NotFound
 from contracts.registry import POINTER_FILE, ProductionPointer, read_production, write_production
 from contracts.settings import PlatformPaths
 from orchestration.defs.common.artifact_store import ArtifactStoreResource
-from orchestration.defs.serving.registry import ModelRegistry
+
+if TYPE_CHECKING:  # pull runs on serving nodes: no training stack imported there
+    from orchestration.defs.serving.registry import ModelRegistry
 
 POINTER_KEY = f"registry/{POINTER_FILE}"
 INDEX_DIRS = {"items": "index", "content": "candidates/content"}  # name in the store -> bundle dir
