@@ -2,6 +2,8 @@
 
 What `make run` ends with (after `make build` materialized the loop): one supervisor starts the
 three children, waits until the UI and the service answer, prints a sample request, and watches.
+Where the ingestion config runs the session updater or the archiver ``external`` (the production
+profile, ``config/ingestion.prod.yaml``), each is a fourth and fifth child, supervised alike.
 Ctrl-C or SIGTERM stops all three; a child that dies is reported by name and exit code, and the
 others are stopped too (a platform without its daemon would serve while nobody watches it).
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from bento.ingestion.settings import IngestionConfig, load_ingestion_config
 from contracts.settings import REPO_ROOT, load_settings
 
 READY_TIMEOUT_S = 240.0
@@ -67,9 +70,16 @@ class Child:
             self.process.wait()
 
 
-def children(service_port: int, ui_port: int) -> list[Child]:
+def children(service_port: int, ui_port: int, ingestion: IngestionConfig | None = None) -> list[Child]:
     workspace = str(REPO_ROOT / "workspace.yaml")
+    ingestion = ingestion or load_ingestion_config()
+    consumers = []
+    if ingestion.session_updater.mode == "external":
+        consumers.append(Child("session updater", [sys.executable, "-m", "bento.ingestion.session_updater"]))
+    if ingestion.archiver.mode == "external":
+        consumers.append(Child("archiver", [sys.executable, "-m", "orchestration.archiver"]))
     return [
+        *consumers,
         Child("dagster daemon", [str(BIN / "dagster-daemon"), "run", "-w", workspace]),
         Child(
             "dagster ui",
@@ -183,11 +193,13 @@ def main(argv: list[str] | None = None) -> int:
             f"  service    http://127.0.0.1:{args.service_port}\n"
             f"  Dagster UI http://127.0.0.1:{args.ui_port}\n"
             "  daemon     schedules, sensors (alerts: config/alerts.yaml), freshness\n"
-            "Ctrl-C stops all three.",
+            + "".join(f"  {c.name:<10} its own process (config/ingestion: external)\n" for c in extra)
+            + "Ctrl-C stops them all.",
             flush=True,
         )
 
     group = children(args.service_port, args.ui_port)
+    extra = [c for c in group if c.name in ("session updater", "archiver")]
     return supervise(group, env, Path(args.logs) if args.logs else None, when_up)
 
 
