@@ -55,7 +55,8 @@ def test_service_exports_latency_levels_bundle_age_and_session_lag(service_url: 
         return value(after, name, **labels) - value(before, name, **labels)
 
     count = f"{slis.REQUEST_LATENCY}_count"
-    assert grew(count, surface="home_feed", endpoint="recommend") == 3
+    shown = sorted((k, v) for k, v in after.items() if k[0] == count)
+    assert grew(count, surface="home_feed", endpoint="recommend") == 3, (shown, len(before), len(after))
     assert grew(count, surface="related_items", endpoint="related") == 1
     levels = [str(r["metadata"]["fallback_level"]) for r in replies]
     for level in set(levels):
