@@ -18,6 +18,7 @@ from bento.bundle import ServingBundle
 from bento.caching import TTLCache
 from bento.features import OnlineFeatures
 from bento.funnel.pipeline import Funnel, FunnelResult, ScoreFn
+from bento.observability.stages import StageSink
 from bento.surfaces import ServingConfig, load_serving_config
 from contracts.settings import PlatformSettings
 from feature_repo.store import open_store
@@ -45,12 +46,15 @@ def assemble_funnel(
     on_item_lookup: Callable[[bool], None] | None = None,
     on_result_lookup: Callable[[bool], None] | None = None,
     clock: Callable[[], datetime] | None = None,
+    on_stage: StageSink | None = None,
+    on_defaults: Callable[[str], None] | None = None,
 ) -> AssembledFunnel:
     """The funnel over the bundle at ``bundle_root``, reading the platform's Feast store.
 
     ``score`` is the full ranker (the Ranker service's endpoint in serving, the same TorchScript
     module in process offline). ``response_cache`` off: every request runs the whole funnel.
     ``clock``: "now" for the funnel (wall time by default; a replay sets the data's end).
+    ``on_stage`` / ``on_defaults``: the service's SLI hooks (stage timings, population defaults).
     """
     bundle = ServingBundle.load(
         bundle_root, live_trending_file=settings.paths.live_candidates / TRENDING_FILE
@@ -58,11 +62,13 @@ def assemble_funnel(
     store = open_store(settings)
     serving = load_serving_config(settings.surfaces_file)
     items, results = serving.caches.item_features, serving.caches.results
-    features = OnlineFeatures(store, items.ttl_s, items.capacity, on_item_lookup=on_item_lookup)
+    features = OnlineFeatures(
+        store, items.ttl_s, items.capacity, on_item_lookup=on_item_lookup, on_defaults=on_defaults
+    )
     cache: TTLCache[FunnelResult] | None = (
         TTLCache(results.capacity, results.ttl_s, on_lookup=on_result_lookup) if response_cache else None
     )
-    funnel = Funnel(bundle, features, score, serving, results=cache, clock=clock)
+    funnel = Funnel(bundle, features, score, serving, results=cache, clock=clock, on_stage=on_stage)
     return AssembledFunnel(bundle, store, features, serving, funnel)
 
 

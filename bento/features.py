@@ -52,8 +52,10 @@ class OnlineFeatures:
         item_ttl_s: float = CachesConfig().item_features.ttl_s,
         item_capacity: int = CachesConfig().item_features.capacity,
         on_item_lookup: Callable[[bool], None] | None = None,
+        on_defaults: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_defaults = on_defaults  # "user" / "item": the store failed, defaults serve (an SLI)
         self.item_cache: TTLCache[dict[str, Any]] = TTLCache(
             item_capacity, item_ttl_s, on_lookup=on_item_lookup
         )
@@ -69,6 +71,7 @@ class OnlineFeatures:
         try:
             return self.user(user_id), None
         except Exception as error:
+            self._defaulted("user")
             return {**USER_DEFAULTS, **SESSION_DEFAULTS}, f"user features: {type(error).__name__}: {error}"
 
     def items_or_cached(self, item_ids: Sequence[str]) -> tuple[pd.DataFrame, str | None]:
@@ -76,9 +79,14 @@ class OnlineFeatures:
         try:
             return self.items(item_ids), None
         except Exception as error:
+            self._defaulted("item")
             rows = [self.item_cache.get(item) or {} for item in item_ids]
             frame = pd.DataFrame(rows, index=pd.Index(list(item_ids), name="item_id"))
             return frame, f"item features: {type(error).__name__}: {error}"
+
+    def _defaulted(self, entity: str) -> None:
+        if self.on_defaults is not None:
+            self.on_defaults(entity)
 
     def session(self, user_id: str) -> dict[str, Any]:
         refs = [f"{USER_SESSION_VIEW}:{f}" for f in SESSION_FEATURES]

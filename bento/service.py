@@ -10,7 +10,6 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from bento.ingestion.session_updater import (
 )
 from bento.ingestion.settings import load_ingestion_config
 from bento.live_index import watch_live_index
+from bento.observability.metrics import serving_metrics
 from bento.privacy.forget import UserEraser
 from bento.privacy.ledger import ErasureLedger, ledger_path
 from contracts.api import (
@@ -82,30 +82,6 @@ SCORING_THREADS = int(os.environ.get("RECO_SCORING_THREADS", "1"))
 SETTLE_TIMEOUT_S = 2.0  # how long a forget waits for the session updater's in-flight batch
 
 
-CACHE_LOOKUPS = bentoml.metrics.Counter(
-    name="reco_cache_lookups",
-    documentation="Cache lookups by cache and outcome; hit rate = hit / (hit + miss).",
-    labelnames=["cache", "outcome"],
-)
-
-
-RANKER_CPU_FALLBACKS = bentoml.metrics.Counter(
-    name="reco_ranker_cpu_fallbacks",
-    documentation="Scoring batches retried on the CPU after a CUDA out-of-memory error.",
-)
-
-
-def _count_cpu_fallback(rows: int) -> None:
-    RANKER_CPU_FALLBACKS.inc()
-
-
-def _counted(cache: str) -> Callable[[bool], None]:
-    def record(hit: bool) -> None:
-        CACHE_LOOKUPS.labels(cache=cache, outcome="hit" if hit else "miss").inc()
-
-    return record
-
-
 @bentoml.service(resources={"gpu": 1}, traffic={"timeout": 10})
 class Ranker:
     """Scores one request's candidates in a single batched call (CUDA if present, else CPU)."""
@@ -116,7 +92,9 @@ class Ranker:
         torch.set_num_threads(SCORING_THREADS)
         # load_ranker refuses a manifest that disagrees with the feature contract, then warms every
         # surface head up (finite scores required) before the first request; CUDA OOM -> CPU retry.
-        self.model = load_ranker(Path(self.bundle.path) / RANKER_DIR, on_cpu_fallback=_count_cpu_fallback)
+        self.model = load_ranker(
+            Path(self.bundle.path) / RANKER_DIR, on_cpu_fallback=serving_metrics().cpu_fallback
+        )
         log.info("ranker %s loaded on %s", self.model.model_version, self.model.device)
 
     @bentoml.api
@@ -132,15 +110,22 @@ class Recommender:
     def __init__(self) -> None:
         settings = load_settings()
         faiss.omp_set_num_threads(SCORING_THREADS)  # one query per request: threads only contend
+        self.metrics = serving_metrics()  # the serving SLIs on /metrics (bento.observability)
         assembled = assemble_funnel(
             Path(self.bundle.path),
             settings,
             self._score,
-            on_item_lookup=_counted("item_features"),
-            on_result_lookup=_counted("results"),
+            on_item_lookup=self.metrics.cache_lookup("item_features"),
+            on_result_lookup=self.metrics.cache_lookup("results"),
+            on_stage=self.metrics.stage,
+            on_defaults=self.metrics.population_defaults,
         )
         self.artifacts, self.features, self.funnel = assembled.bundle, assembled.features, assembled.funnel
         store, serving = assembled.store, assembled.serving
+        self.metrics.prime(serving.surfaces)
+        self.metrics.serving_bundle(
+            self.artifacts.model_version, self.bundle.info.creation_time, self.artifacts.features_as_of
+        )
         self.filters = FilterStore(settings.paths.filter_store)
         self.filters.seed(self.artifacts.catalogue)
         self.artifacts.availability = self.filters.unavailable
@@ -158,6 +143,7 @@ class Recommender:
                 filter_store_categories(self.filters),
                 updater.batch_size,
                 on_pushed=self.funnel.forget_user,
+                on_lag=self.metrics.session_feature_lag,
             )
             start_in_background(self.session_consumer, updater.poll_interval_s)
         limits = self.ingestion.rate_limit
@@ -193,18 +179,25 @@ class Recommender:
             log.exception("item feature warm-up failed")
 
     def _score(self, features: np.ndarray, surface: str) -> np.ndarray:
-        return np.asarray(self.ranker.score(features=features, surface=surface))
+        scores = np.asarray(self.ranker.score(features=features, surface=surface))
+        self.metrics.scored(surface, features, scores)
+        return scores
 
     @bentoml.api(input_spec=RecommendRequest, route="/recommend")
     def recommend(self, **request: object) -> RecommendResponse:
-        return self.funnel.recommend(RecommendRequest.model_validate(request))
+        parsed = RecommendRequest.model_validate(request)
+        response = self.funnel.recommend(parsed)
+        self.metrics.response(parsed.surface, "recommend", response)
+        return response
 
     @bentoml.api(input_spec=RelatedRequest, route="/related")
     def related(self, **request: object) -> RecommendResponse:
         parsed = RelatedRequest.model_validate(request)
         if self.filters.get(parsed.item_id) is None:
             raise NotFound(f"item_id {parsed.item_id!r} is not in the catalogue")
-        return self.funnel.related(parsed)
+        response = self.funnel.related(parsed)
+        self.metrics.response("related_items", "related", response)
+        return response
 
     @bentoml.api(input_spec=EventIn, route="/events")
     def events(self, ctx: bentoml.Context, **event: object) -> EventAck:

@@ -6,6 +6,7 @@ from orchestration.defs.alerting import sensors as alerting
 from orchestration.defs.candidate_generation import assets as candidate_generation
 from orchestration.defs.candidate_generation import rebuild as index_rebuild
 from orchestration.defs.candidate_generation import trending_refresh
+from orchestration.defs.common.artifact_store import ArtifactStoreResource
 from orchestration.defs.common.automation import started
 from orchestration.defs.common.freshness import with_design_freshness
 from orchestration.defs.common.resources import PlatformResource
@@ -61,5 +62,9 @@ defs = dg.Definitions(
         ]
     ),
     sensors=[alerting.loop_health_alerts, alerting.loop_failure_alert],
-    resources={"platform": PlatformResource.from_env(), "alerting": alerting.AlertingResource()},
+    resources={
+        "platform": PlatformResource.from_env(),
+        "alerting": alerting.AlertingResource(),
+        "artifacts": ArtifactStoreResource.from_env(),
+    },
 )

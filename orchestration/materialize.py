@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
 
 from contracts.registry import read_production
 from orchestration.definitions import defs
+from orchestration.defs.common.artifact_store import ArtifactStoreResource
 from orchestration.defs.common.config import FRESHNESS
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.serving.assets import current_bundle_file, serving_bundle, source_fingerprint
@@ -29,11 +31,25 @@ def bundle_is_fresh(platform: PlatformResource) -> bool:
     return current.get("source") == source_fingerprint(platform.settings) and age < FRESHNESS.warn_after
 
 
-def materialize_all(platform: PlatformResource, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+def materialize_all(
+    platform: PlatformResource,
+    instance: dg.DagsterInstance,
+    artifacts: ArtifactStoreResource | None = None,
+    asset_selection: Sequence[dg.AssetKey] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """The full loop (or ``asset_selection`` of it) in process; ``artifacts`` overrides the store."""
     job = defs.resolve_job_def("full_loop")
+    if asset_selection is not None:
+        job = job.get_subset(asset_selection=set(asset_selection))
     quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # step events stay in the UI
+    resources: dict[str, object] = {"platform": platform}
+    if artifacts is not None:
+        resources["artifacts"] = artifacts
     return job.execute_in_process(
-        run_config=quiet, instance=instance, resources={"platform": platform}, raise_on_error=False
+        run_config=quiet,
+        instance=instance,
+        resources=resources,
+        raise_on_error=False,
     )
 
 
@@ -58,6 +74,13 @@ def gate_blocked(result: dg.ExecuteInProcessResult, platform: PlatformResource) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--force", action="store_true", help="rebuild even if the bundle is fresh")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="ASSET",
+        help="leave an asset out, e.g. evaluation/protocol_evaluation (the quality bench; CI)",
+    )
     args = parser.parse_args(argv)
     platform = PlatformResource.from_env()
     if not args.force and bundle_is_fresh(platform):
@@ -66,8 +89,13 @@ def main(argv: list[str] | None = None) -> int:
             f"bundle {current['bento']} is fresh (built {current['built_at']}); reusing it (FORCE=1 rebuilds)"
         )
         return 0
+    selection = None
+    if args.skip:
+        skipped = {dg.AssetKey.from_user_string(key) for key in args.skip}
+        loop = defs.resolve_job_def("full_loop").asset_layer.asset_graph.get_all_asset_keys()
+        selection = sorted(set(loop) - skipped)
     with dg.DagsterInstance.get() as instance:
-        result = materialize_all(platform, instance)
+        result = materialize_all(platform, instance, asset_selection=selection)
     if not result.success:
         if (blocked := gate_blocked(result, platform)) is not None:
             print(blocked, file=sys.stderr)  # production keeps serving: not a failure of the build

@@ -4,6 +4,8 @@ What `make run` ends with (after `make build` materialized the loop): one superv
 three children, waits until the UI and the service answer, prints a sample request, and watches.
 The service wants an API key: the first run makes a local client and admin key (kept, mode 0600,
 in `$RECO_HOME/auth/local_keys.json`) and the sample request shows the client one.
+Where the ingestion config runs the session updater or the archiver ``external`` (the production
+profile, ``config/ingestion.prod.yaml``), each is a fourth and fifth child, supervised alike.
 Ctrl-C or SIGTERM stops all three; a child that dies is reported by name and exit code, and the
 others are stopped too (a platform without its daemon would serve while nobody watches it).
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from bento.auth.keys import ensure_local_keys
+from bento.ingestion.settings import IngestionConfig, load_ingestion_config
 from contracts.settings import REPO_ROOT, load_settings
 
 READY_TIMEOUT_S = 240.0
@@ -70,9 +73,16 @@ class Child:
             self.process.wait()
 
 
-def children(service_port: int, ui_port: int) -> list[Child]:
+def children(service_port: int, ui_port: int, ingestion: IngestionConfig | None = None) -> list[Child]:
     workspace = str(REPO_ROOT / "workspace.yaml")
+    ingestion = ingestion or load_ingestion_config()
+    consumers = []
+    if ingestion.session_updater.mode == "external":
+        consumers.append(Child("session updater", [sys.executable, "-m", "bento.ingestion.session_updater"]))
+    if ingestion.archiver.mode == "external":
+        consumers.append(Child("archiver", [sys.executable, "-m", "orchestration.archiver"]))
     return [
+        *consumers,
         Child("dagster daemon", [str(BIN / "dagster-daemon"), "run", "-w", workspace]),
         Child(
             "dagster ui",
@@ -190,11 +200,13 @@ def main(argv: list[str] | None = None) -> int:
             f"  Dagster UI http://127.0.0.1:{args.ui_port}\n"
             "  daemon     schedules, sensors (alerts: config/alerts.yaml), freshness\n"
             f"  API keys   client and admin in {paths.local_keys}; more: python -m bento.auth.keys\n"
-            "Ctrl-C stops all three.",
+            + "".join(f"  {c.name:<10} its own process (config/ingestion: external)\n" for c in extra)
+            + "Ctrl-C stops them all.",
             flush=True,
         )
 
     group = children(args.service_port, args.ui_port)
+    extra = [c for c in group if c.name in ("session updater", "archiver")]
     return supervise(group, env, Path(args.logs) if args.logs else None, when_up)
 
 

@@ -24,6 +24,8 @@ from bento.funnel.cold_start import cold_start_counts, personal_share
 from bento.funnel.fallback import L0_FULL_RANKING, fallback_items
 from bento.funnel.rerank import REASONS, diversify
 from bento.funnel.retrieval import RetrievalContext, gather_sources, related_sources
+from bento.observability.stages import Laps, StageSink
+from bento.privacy.pseudonym import logged_user
 from bento.surfaces import ServingConfig
 from contracts.api import (
     RecommendedItem,
@@ -33,6 +35,13 @@ from contracts.api import (
     ResponseMetadata,
 )
 from contracts.features import ranker_inputs
+from contracts.slis import (
+    STAGE_CANDIDATE_FEATURES,
+    STAGE_RERANK,
+    STAGE_RETRIEVAL,
+    STAGE_SCORING,
+    STAGE_USER_FEATURES,
+)
 from training.candidates.cross_scores import (
     ALS_SCORE,
     CO_INTERACTION_SCORE,
@@ -79,9 +88,11 @@ class Funnel:
         config: ServingConfig,
         results: TTLCache[FunnelResult] | None = None,
         clock: Callable[[], datetime] | None = None,
+        on_stage: StageSink | None = None,
     ):
         self.bundle, self.features, self.score, self.config = bundle, features, score, config
         self.results = results
+        self.on_stage = on_stage  # (stage, surface, seconds) per funnel stage: the latency SLI
         # "now" for item ages and the hour: wall time, or the data's end in an offline replay
         self.clock = clock or (lambda: datetime.now(UTC))
         # Items a user engaged with whose session push may not have landed yet (the updater is
@@ -97,7 +108,9 @@ class Funnel:
         try:
             result = self._personalised(request)
         except Exception as error:  # any stage failing: the fallback stack answers, never empty
-            log.exception("funnel failed for user %s; answering from fallback lists", request.user_id)
+            log.exception(
+                "funnel failed for user %s; answering from fallback lists", logged_user(request.user_id)
+            )
             result = self._fallback(
                 request.user_id, None, request.page_size, f"{type(error).__name__}: {error}"
             )
@@ -150,8 +163,10 @@ class Funnel:
         return self._response(result, started)
 
     def _personalised(self, request: RecommendRequest) -> FunnelResult:
+        laps = Laps(request.surface, self.on_stage)
         surface = self.config.surface(request.surface)
         user, degraded = self.features.user_or_defaults(request.user_id)  # store down: defaults
+        laps.lap(STAGE_USER_FEATURES)
         session_items = list(user.get("session_item_ids") or [])
         excluded = (
             set(session_items)
@@ -191,13 +206,15 @@ class Funnel:
                 cands[ALS_SCORE].to_numpy(),
             ]
         )
+        laps.lap(STAGE_RETRIEVAL)
         level, reason, retrieved = L0_FULL_RANKING, None, len(cands)
         if not self.bundle.ranker_enabled:  # the gate found the ranker worse than retrieval order
             cands["score"] = cands["fused_score"]
             page = diversify(cands, surface.rules.to_rules(), request.page_size)
+            laps.lap(STAGE_RERANK)
             return FunnelResult(page, retrieved, 0, level, reason)
         try:
-            cands, scores, item_problem = self._ranked(cands, user, request, surface.full_rank)
+            cands, scores, item_problem = self._ranked(cands, user, request, surface.full_rank, laps)
             cands["score"], scored = scores, len(cands)
             degraded = degraded or item_problem
             if degraded:  # ranked, but on cached or default features: say so
@@ -207,6 +224,7 @@ class Funnel:
             cands["score"] = cands["fused_score"]
             level, reason, scored = L1_DEGRADED, f"ranker: {type(error).__name__}: {error}", 0
         page = diversify(cands, surface.rules.to_rules(), request.page_size)
+        laps.lap(STAGE_RERANK)
         return FunnelResult(page, retrieved, scored, level, reason)
 
     def _source_counts(self, user_id: str, user: dict, configured: dict[str, int]) -> dict[str, int]:
@@ -235,14 +253,18 @@ class Funnel:
         user: dict,
         request: RecommendRequest,
         full_rank: int,
+        laps: Laps | None = None,
     ) -> tuple[pd.DataFrame, np.ndarray, str | None]:
         """The light stage keeps the best ``full_rank`` candidates; the full ranker scores those."""
+        laps = laps or Laps(request.surface, None)
         inputs, problem = self._ranker_inputs(cands, user, request)
+        laps.lap(STAGE_CANDIDATE_FEATURES)
         light = self.bundle.light_ranker
         if light is not None and 0 < full_rank < len(cands):
             kept = keep_top(light.score(inputs, request.surface), full_rank)
             cands, inputs = cands.iloc[kept].reset_index(drop=True), inputs[kept]
         scores = np.asarray(self.score(inputs, request.surface), dtype=np.float32)
+        laps.lap(STAGE_SCORING)
         if (
             scores.shape != (len(cands),)
             or not np.isfinite(scores).all()

@@ -21,7 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bento.catalogue.filter_store import FilterStore
@@ -61,8 +61,10 @@ class SessionUpdater:
         features: OnlineFeatures,
         category_of: CategoryOf,
         on_pushed: Callable[[str], None] | None = None,
+        on_lag: Callable[[float], None] | None = None,
     ) -> None:
         self.features, self.category_of = features, category_of
+        self.on_lag = on_lag  # seconds from an event to its push: the feature-freshness SLI
         # In process: drop the user's cached responses again, since one computed between the event's
         # acknowledgement and this push would not know the event yet.
         self.on_pushed = on_pushed
@@ -83,6 +85,8 @@ class SessionUpdater:
             self.pushed += 1
             if self.on_pushed is not None:
                 self.on_pushed(user_id)
+            if self.on_lag is not None:
+                self.on_lag((datetime.now(UTC) - at.astimezone(UTC)).total_seconds())
 
 
 def filter_store_categories(filters: FilterStore) -> CategoryOf:
@@ -96,8 +100,9 @@ def session_consumer(
     category_of: CategoryOf,
     batch_size: int,
     on_pushed: Callable[[str], None] | None = None,
+    on_lag: Callable[[float], None] | None = None,
 ) -> Consumer:
-    updater = SessionUpdater(features, category_of, on_pushed)
+    updater = SessionUpdater(features, category_of, on_pushed, on_lag)
     return Consumer(source, offsets_for(source), CONSUMER_NAME, updater, batch_size)
 
 

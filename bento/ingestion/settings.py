@@ -41,11 +41,22 @@ class SessionUpdaterConfig(BaseModel):
     batch_size: int = Field(500, ge=1)
 
 
+class ArchiverConfig(BaseModel):
+    """The consumer that moves logged events into hourly Parquet partitions."""
+
+    # scheduled: the hourly `archive_events` job drains the log (embedded); external: its own
+    # process, `python -m orchestration.archiver`, and the job only records its progress (production).
+    mode: Literal["scheduled", "external"] = "scheduled"
+    poll_interval_s: float = Field(5.0, gt=0)
+    batch_size: int = Field(50_000, ge=1)
+
+
 class IngestionConfig(BaseModel):
     max_batch_size: int = Field(1000, ge=1)
     rate_limit: RateLimit = Field(default_factory=RateLimit)
     read_rate_limit: ReadRateLimit = Field(default_factory=ReadRateLimit)
     session_updater: SessionUpdaterConfig = Field(default_factory=SessionUpdaterConfig)
+    archiver: ArchiverConfig = Field(default_factory=ArchiverConfig)
 
 
 def load_ingestion_config(path: Path | None = None) -> IngestionConfig:

@@ -67,6 +67,11 @@ def copied_home(tiny_platform, tmp_path: Path) -> tuple[Path, Path]:
     dagster_home = tmp_path / "dagster"
     dagster_home.mkdir()
     shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    # Its own BENTOML_HOME over the same model store: `bentoml serve` empties
+    # $BENTOML_HOME/prometheus_multiproc_dir at start, which would blank the session service's /metrics.
+    bentoml_home = tmp_path / "bentoml"
+    bentoml_home.mkdir()
+    (bentoml_home / "models").symlink_to(Path(os.environ["BENTOML_HOME"]) / "models")
     return home, dagster_home
 
 
@@ -80,6 +85,7 @@ def test_platform_comes_up_reports_freshness_and_daemon_health_and_stops(copied_
         **os.environ,
         "RECO_HOME": str(home),
         "DAGSTER_HOME": str(dagster_home),
+        "BENTOML_HOME": str(dagster_home.parent / "bentoml"),
         "RECO_SCHEDULES": "stopped",  # inspect only: no scheduled run writes into the test home
         "FRESHNESS_DAEMON_INTERVAL_SECONDS": "5",
     }

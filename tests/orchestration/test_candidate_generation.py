@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import boto3
 import dagster as dg
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from orchestration.definitions import defs
 from orchestration.defs.candidate_generation import assets
 from orchestration.defs.candidate_generation.rebuild import index_rebuild, live_index_root
 from orchestration.defs.candidate_generation.trending_refresh import live_candidates_dir, trending_refresh
+from orchestration.defs.common.artifact_store import ArtifactStoreResource
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.split import time_split
@@ -75,7 +77,9 @@ def test_source_assets_write_loadable_artefacts(home: PlatformResource) -> None:
     assert by_asset["co_interaction"]["pairs"].value == len(pd.read_parquet(out / NEIGHBOURS_FILE))
 
 
-def test_rebuild_job_reembeds_the_current_catalogue_and_switches_atomically(home: PlatformResource) -> None:
+def test_rebuild_job_reembeds_the_current_catalogue_and_switches_atomically(
+    home: PlatformResource, s3_endpoint: str
+) -> None:
     paths = home.settings.paths
     items = pd.read_parquet(table_path(paths, "items"))
     events = pd.read_parquet(table_path(paths, "events"))
@@ -102,8 +106,9 @@ def test_rebuild_job_reembeds_the_current_catalogue_and_switches_atomically(home
     assert filters.delete(items["item_id"].iloc[1])
     filters.close()
 
+    local_only = ArtifactStoreResource.from_env({})  # embedded profile: no bucket
     first = index_rebuild.execute_in_process(
-        resources={"platform": home}, instance=dg.DagsterInstance.ephemeral()
+        resources={"platform": home, "artifacts": local_only}, instance=dg.DagsterInstance.ephemeral()
     )
     assert first.success
     path, pointer = current(live_index_root(paths), "staging")  # type: ignore[misc]
@@ -116,12 +121,22 @@ def test_rebuild_job_reembeds_the_current_catalogue_and_switches_atomically(home
     )
     assert "api-new" in ContentIndex.load(path / "content").similar([items["item_id"].iloc[0]], k=5)
 
+    bucket = "reco-live-index"  # production profile: the same build also lands on the artifact store
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
+    on_s3 = ArtifactStoreResource.from_env(
+        {"RECO_ARTIFACTS_BUCKET": bucket, "RECO_S3_ENDPOINT_URL": s3_endpoint}
+    )
     second = index_rebuild.execute_in_process(
-        resources={"platform": home}, instance=dg.DagsterInstance.ephemeral()
+        resources={"platform": home, "artifacts": on_s3}, instance=dg.DagsterInstance.ephemeral()
     )
     assert second.success
     newer, _ = current(live_index_root(paths), "staging")  # type: ignore[misc]
     assert newer != path and newer.name > path.name and path.exists(), "previous build kept for readers"
+    uploaded = on_s3.list_keys("indices/live")
+    assert f"indices/live/{newer.name}/items/items.faiss" in uploaded
+    assert f"indices/live/{newer.name}/content/items.faiss" in uploaded
+    assert not any(path.name in key for key in uploaded), "the embedded-profile run uploaded nothing"
+    assert on_s3.get_text("indices/live/CURRENT.json") == (newer.parent / "CURRENT.json").read_text()
 
 
 def test_rebuild_is_scheduled_every_few_hours() -> None:

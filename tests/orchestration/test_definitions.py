@@ -23,7 +23,13 @@ EXPECTED = {
     },
     "ranking": {"training_set", "ranking_model"},
     "evaluation": {"offline_evaluation", "protocol_evaluation"},
-    "serving": {"fallback_lists", "staged_bundle", "serving_bundle", "production_model"},
+    "serving": {
+        "fallback_lists",
+        "staged_bundle",
+        "serving_bundle",
+        "production_model",
+        "published_artifacts",
+    },
     "privacy": {"user_erasure", "data_retention"},
 }
 

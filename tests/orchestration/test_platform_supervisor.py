@@ -23,3 +23,18 @@ def test_a_dead_child_is_reported_and_the_others_stopped(capsys: pytest.CaptureF
     assert up == [True]
     assert "crasher exited with code 3" in capsys.readouterr().err
     assert group[0].exited() is not None and group[2].exited() is not None
+
+
+def test_external_consumers_are_supervised_children_only_when_configured() -> None:
+    from bento.ingestion.settings import IngestionConfig
+    from orchestration.platform import children
+
+    embedded = children(3000, 3070, IngestionConfig())
+    assert [c.name for c in embedded] == ["dagster daemon", "dagster ui", "service"]
+    production = IngestionConfig.model_validate(
+        {"session_updater": {"mode": "external"}, "archiver": {"mode": "external"}}
+    )
+    group = {c.name: c.command for c in children(3000, 3070, production)}
+    assert group["session updater"][1:] == ["-m", "bento.ingestion.session_updater"]
+    assert group["archiver"][1:] == ["-m", "orchestration.archiver"]
+    assert len(group) == 5

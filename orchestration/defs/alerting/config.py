@@ -89,6 +89,7 @@ class Thresholds(_Strict):
     feature_lag_warn_s: float = Field(300.0, gt=0)
     feature_lag_page_s: float = Field(1800.0, gt=0)
     nan_rate_page: float = Field(0.001, ge=0, le=1)
+    serving_model_age_page_s: float = Field(48 * 3600.0, gt=0)  # SLI 4, read from the service
     fallback_l3_l4_rate_warn: float = Field(0.001, ge=0, le=1)
     defaults_sustained_warn_s: float = Field(3600.0, ge=0)
 

@@ -2,32 +2,42 @@
 
 Counters are cumulative, so rates come from the difference between this scrape and the previous
 one (kept by ``state.py``); the first scrape, or one after a service restart (a counter went down),
-judges the totals since start. The names below are what the serving side is to export; a missing
-counter means "not measured" and raises no alert.
+judges the totals since start. The names are ``contracts.slis``'s, the ones the service exports
+(``bento.observability.metrics``); a missing counter means "not measured" and raises no alert.
+The serving model's age is read from its build timestamp (a gauge), so it is judged on every scrape.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from contracts.slis import (
+    DEFAULTS,
+    MODEL_CREATED,
+    NAN_RANKER_INPUTS,
+    NAN_SCORES,
+    RANKER_INPUTS,
+    RESPONSES,
+    SCORES,
+)
 from orchestration.defs.alerting.config import Thresholds
 from orchestration.defs.alerting.rules import Alert
 
-SCORES = "reco_scores_total"  # candidates scored by the ranker
-NAN_SCORES = "reco_nan_scores_total"  # of which non-finite (replaced by the NaN guard)
-RESPONSES = "reco_responses_total"  # recommendation responses, label level="0".."4"
-DEFAULTS = "reco_population_defaults_total"  # responses ranked on population-default features
-COUNTERS = (SCORES, NAN_SCORES, RESPONSES, DEFAULTS)
+COUNTERS = (SCORES, NAN_SCORES, RANKER_INPUTS, NAN_RANKER_INPUTS, RESPONSES, DEFAULTS)
 
 
 def counters(text: str) -> dict[str, float]:
-    """Totals per counter of interest; ``reco_responses_total`` also per ``level``."""
+    """Totals per counter of interest; ``reco_responses_total`` also per ``level``; and the newest
+    serving model's build time under ``MODEL_CREATED`` (a gauge, not differenced)."""
     totals: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
+            if sample.name == MODEL_CREATED:
+                totals[MODEL_CREATED] = max(totals.get(MODEL_CREATED, 0.0), sample.value)
+                continue
             name = sample.name if sample.name.endswith("_total") else f"{sample.name}_total"
             if name not in COUNTERS or sample.name.endswith(("_created", "_bucket")):
                 continue
@@ -39,9 +49,24 @@ def counters(text: str) -> dict[str, float]:
 
 
 def _delta(now: dict[str, float], before: dict[str, float] | None) -> dict[str, float]:
-    if before is None or any(now.get(k, 0.0) < v for k, v in before.items()):
+    now = {k: v for k, v in now.items() if k != MODEL_CREATED}
+    if before is None or any(now.get(k, 0.0) < v for k, v in before.items() if k != MODEL_CREATED):
         return dict(now)  # first scrape, or the service restarted
     return {k: v - before.get(k, 0.0) for k, v in now.items()}
+
+
+def _nan_alert(
+    subject: str, what: str, nan: float, total: float, limit: float, now: datetime, source: str
+) -> Alert:
+    return Alert(
+        subject=subject,
+        severity="PAGE",
+        title=f"ranker {what} NaN rate {nan / total:.3%} > {limit:.1%}",
+        since=now,
+        detail=f"{nan:.0f} of {total:.0f} {what} non-finite since the last scrape ({source}).",
+        downstream=("serving: ranked responses",),
+        runbook="bad-model-deployed",
+    )
 
 
 @dataclass(frozen=True)
@@ -60,19 +85,31 @@ def sli_alerts(
 ) -> SliJudgement:
     delta = _delta(current, previous)
     alerts: list[Alert] = []
-    scored, nan = delta.get(SCORES, 0.0), delta.get(NAN_SCORES, 0.0)
-    if scored > 0 and nan / scored > thresholds.nan_rate_page:
-        alerts.append(
-            Alert(
-                subject="sli:nan_rate",
-                severity="PAGE",
-                title=f"ranker NaN rate {nan / scored:.3%} > {thresholds.nan_rate_page:.1%}",
-                since=now,
-                detail=f"{nan:.0f} of {scored:.0f} scores non-finite since the last scrape ({source}).",
-                downstream=("serving: ranked responses",),
-                runbook="bad-model-deployed",
+    limit = thresholds.nan_rate_page
+    for subject, what, total_name, nan_name in (
+        ("sli:nan_rate", "scores", SCORES, NAN_SCORES),
+        ("sli:nan_inputs", "inputs", RANKER_INPUTS, NAN_RANKER_INPUTS),
+    ):
+        total, nan = delta.get(total_name, 0.0), delta.get(nan_name, 0.0)
+        if total > 0 and nan / total > limit:
+            alerts.append(_nan_alert(subject, what, nan, total, limit, now, source))
+    if (built := current.get(MODEL_CREATED)) is not None:
+        age = now - datetime.fromtimestamp(built, UTC)
+        if age > timedelta(seconds=thresholds.serving_model_age_page_s):
+            alerts.append(
+                Alert(
+                    subject="sli:serving_model_age",
+                    severity="PAGE",
+                    title=f"the service serves a model {age.total_seconds() / 3600:.1f} h old "
+                    f"(> {thresholds.serving_model_age_page_s / 3600:.0f} h)",
+                    since=datetime.fromtimestamp(built, UTC)
+                    + timedelta(seconds=thresholds.serving_model_age_page_s),
+                    detail="The running service was not restarted on a newer promoted version, or no "
+                    f"version was promoted ({source}).",
+                    downstream=("serving: every surface",),
+                    runbook="stale-model",
+                )
             )
-        )
     responses = delta.get(RESPONSES, 0.0)
     low = delta.get(f"{RESPONSES}:level=3", 0.0) + delta.get(f"{RESPONSES}:level=4", 0.0)
     if responses > 0 and low / responses > thresholds.fallback_l3_l4_rate_warn:

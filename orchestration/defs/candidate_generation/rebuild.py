@@ -18,6 +18,7 @@ import pandas as pd
 
 from bento.catalogue.filter_store import read_catalogue_changes
 from contracts.settings import PlatformPaths
+from orchestration.defs.common.artifact_store import ArtifactStoreResource
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.warehouse import read_table
@@ -91,9 +92,16 @@ def rebuild_live_indices(paths: PlatformPaths, config: IndexConfig | None = None
 
 
 @dg.op(description="Re-embed the current catalogue with the served model; publish the indices atomically.")
-def rebuild_indices(context: dg.OpExecutionContext, platform: PlatformResource) -> dg.Output[None]:
+def rebuild_indices(
+    context: dg.OpExecutionContext, platform: PlatformResource, artifacts: ArtifactStoreResource
+) -> dg.Output[None]:
     result = rebuild_live_indices(platform.settings.paths)
     context.log.info(f"published {result['kind']} index of {result['items']} items at {result['directory']}")
+    if artifacts.enabled:  # production: the same directory on the artifact store, pointer last
+        published = Path(result["directory"])
+        result["files_uploaded"] = artifacts.put_tree(published, f"indices/live/{published.name}")
+        artifacts.put_file(published.parent / "CURRENT.json", "indices/live/CURRENT.json")
+        result["uploaded_to"] = artifacts.url(f"indices/live/{published.name}")
     return dg.Output(None, metadata={k: v for k, v in result.items() if isinstance(v, str | int | float)})
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 from bento.assembly import AssembledFunnel, assemble_funnel, load_bundle_ranker
 from contracts.api import RecommendRequest
 from contracts.world.io import WorldTables, write_tables
+from orchestration.defs.common.artifact_store import ArtifactStoreResource
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.resources import PlatformResource
 from training.evaluation.benchmark import ModelLists
@@ -90,7 +91,8 @@ def build_staged_bundle(world: WorldTables, home: Path, seed: int) -> PlatformRe
     result = dg.materialize(
         [*defs.assets, *defs.asset_checks],  # type: ignore[list-item]
         selection=evaluation_selection(),
-        resources={"platform": platform},
+        # Every asset of the definitions is passed, so every resource is named; nothing is published.
+        resources={"platform": platform, "artifacts": ArtifactStoreResource.from_env({})},
         instance=dg.DagsterInstance.ephemeral(),
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         raise_on_error=False,

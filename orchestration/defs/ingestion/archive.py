@@ -7,7 +7,9 @@ instead of adding copies (and readers deduplicate by event id all the same).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,46 @@ def archive_event_log(log_target: str | Path, root: Path, batch_size: int = BATC
         return ArchiveRun(consumer.committed - before, files, consumer.committed, consumer.lag())
     finally:
         source.close()
+
+
+def run_archiver(
+    log_target: str | Path, root: Path, stop: threading.Event, poll_interval_s: float, batch_size: int
+) -> int:
+    """The archiver as a long-running consumer (its own process); returns its committed offset."""
+    source = open_event_source(log_target)
+
+    def handle(batch: list[tuple[int, dict[str, Any]]]) -> None:
+        write_hourly(batch, root)
+
+    try:
+        offsets = offsets_for(source)
+        consumer = run_consumer(
+            source,
+            offsets,
+            ARCHIVER,
+            handle,
+            batch_size=batch_size,
+            stop=stop,
+            poll_interval=poll_interval_s,
+        )
+        return consumer.committed
+    finally:
+        source.close()
+
+
+def archiver_progress(log_target: str | Path) -> tuple[int, int, datetime | None]:
+    """(committed offset, events behind, timestamp of the oldest event not archived yet)."""
+    if isinstance(log_target, Path) and not log_target.exists():
+        return 0, 0, None
+    source = open_event_source(log_target)
+    try:
+        committed = offsets_for(source).get(ARCHIVER)
+        behind = max(0, source.end_offset() - committed)
+        pending = source.read(committed, 1)
+    finally:
+        source.close()
+    oldest = datetime.fromisoformat(pending[0][1]["timestamp"]).astimezone(UTC) if pending else None
+    return committed, behind, oldest
 
 
 def read_archive(root: Path) -> pd.DataFrame:

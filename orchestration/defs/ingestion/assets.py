@@ -1,6 +1,7 @@
 """Ingestion: the source world (demo or a real dataset), the archived event log, curated tables."""
 
-from datetime import UTC
+from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -8,13 +9,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bento.catalogue.filter_store import read_catalogue_changes
+from bento.ingestion.settings import load_ingestion_config
 from contracts.schemas import EVENTS_SCHEMA, ITEMS_SCHEMA, MANIFEST_FILE, USERS_SCHEMA
 from contracts.settings import SourceConfig
 from contracts.sources import materialize_source
 from contracts.world.io import WorldSummary, read_events, read_items, read_summary, read_users
 from orchestration.defs.common.freshness import DAILY_LOOP, HOURLY_ARCHIVE
 from orchestration.defs.common.resources import PlatformResource
-from orchestration.defs.ingestion.archive import archive_event_log, read_archive
+from orchestration.defs.ingestion.archive import archive_event_log, archiver_progress, read_archive
 
 GROUP = "ingestion"
 ARCHIVE_DIR = "event_partitions"
@@ -72,6 +74,8 @@ def _write(frame: pd.DataFrame, schema: pa.Schema, path) -> None:
 )
 def event_archive(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
     paths = platform.settings.paths
+    if load_ingestion_config().archiver.mode == "external":  # `python -m orchestration.archiver` drains it
+        return external_archiver_progress(paths.event_log)
     run = archive_event_log(paths.event_log, paths.warehouse / ARCHIVE_DIR)
     context.log.info(f"archived {run.records} events into {run.files} partition files")
     return dg.MaterializeResult(
@@ -81,6 +85,21 @@ def event_archive(context: dg.AssetExecutionContext, platform: PlatformResource)
             "committed_offset": run.committed_offset,
             "lag": run.lag,
         }
+    )
+
+
+def external_archiver_progress(event_log: Path) -> dg.MaterializeResult:
+    """The archiver runs as its own process: record how far it got; fail (and page) when the oldest
+    event it has not archived is older than the archive's warn window, i.e. it stopped or lags."""
+    committed, behind, oldest = archiver_progress(event_log)
+    window = HOURLY_ARCHIVE.warn_window.to_timedelta()  # type: ignore[union-attr]
+    if oldest is not None and datetime.now(UTC) - oldest > window:
+        raise dg.Failure(
+            f"the external archiver is {behind} events behind; the oldest is from {oldest.isoformat()}",
+            metadata={"committed_offset": committed, "lag": behind},
+        )
+    return dg.MaterializeResult(
+        metadata={"archiver": "external", "committed_offset": committed, "lag": behind}
     )
 
 

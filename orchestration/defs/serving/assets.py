@@ -24,6 +24,7 @@ from orchestration.defs.candidate_generation.assets import (
     item_knn,
     trending,
 )
+from orchestration.defs.common.artifact_store import ArtifactStoreResource
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
@@ -33,6 +34,7 @@ from orchestration.defs.features.assets import load_split, online_features
 from orchestration.defs.ranking.replay import PREFERENCE_HOLDOUT, RANKED, RETRIEVAL_ORDER
 from orchestration.defs.serving.fallbacks import fallback_lists as compute_fallback_lists
 from orchestration.defs.serving.promotion import SERVED_RANKED, load_promotion_config, ranker_verdict
+from orchestration.defs.serving.publish import publish_production
 from orchestration.defs.serving.registry import (
     CURRENT_FILE,
     Lineage,
@@ -84,8 +86,11 @@ def served_history(events: pd.DataFrame) -> pd.DataFrame:
     return latest.sort_values(["user_id", "timestamp"], ascending=[True, False], kind="stable")
 
 
+DEV_PINS_MARKER = "# --- dev"  # requirements.lock: the pins after it are for tests, not the bento
+
+
 def _pinned_packages() -> list[str]:
-    lines = (REPO_ROOT / "requirements.lock").read_text().splitlines()
+    lines = (REPO_ROOT / "requirements.lock").read_text().split(DEV_PINS_MARKER, 1)[0].splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
@@ -262,4 +267,16 @@ def production_model(context: dg.AssetExecutionContext, platform: PlatformResour
             "previous_version": previous or "none",
             "promoted_at": deployment.promoted_at.isoformat(),
         }
+    )
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[production_model], freshness_policy=DAILY_LOOP)
+def published_artifacts(platform: PlatformResource, artifacts: ArtifactStoreResource) -> dg.MaterializeResult:
+    """The production version, its indices and the feature tables on the artifact store (S3), for
+    serving nodes and workers on other machines; a no-op where no bucket is configured (embedded)."""
+    if not artifacts.enabled:
+        return dg.MaterializeResult(metadata={"target": "none: no bucket configured, RECO_HOME only"})
+    published = publish_production(artifacts, registry_for(platform.settings), platform.settings.paths)
+    return dg.MaterializeResult(
+        metadata={"target": artifacts.url(), **{k: dg.MetadataValue.json(v) for k, v in published.items()}}
     )

@@ -1,0 +1,31 @@
+"""Names of the serving SLIs on the service's ``/metrics``: one copy for the exporter and the reader.
+
+The service (``bento.observability.metrics``) exports them; the alert sensor
+(``orchestration.defs.alerting.metrics``) judges them. Counters carry their exported ``_total``
+name here (prometheus_client adds the suffix back when it is stripped).
+"""
+
+from __future__ import annotations
+
+REQUEST_LATENCY = "reco_request_latency_seconds"  # histogram: surface, endpoint
+STAGE_LATENCY = "reco_stage_latency_seconds"  # histogram: stage, surface
+RESPONSES = "reco_responses_total"  # counter: surface, level ("0".."4", the fallback stack)
+SCORES = "reco_scores_total"  # counter: candidates scored by the full ranker, by surface
+NAN_SCORES = "reco_nan_scores_total"  # counter: of which non-finite (the NaN guard refuses them)
+RANKER_INPUTS = "reco_ranker_inputs_total"  # counter: input values sent to the full ranker
+NAN_RANKER_INPUTS = "reco_nan_ranker_inputs_total"  # counter: of which non-finite
+DEFAULTS = "reco_population_defaults_total"  # counter: requests served on population defaults, by entity
+SESSION_FEATURE_LAG = "reco_session_feature_lag_seconds"  # histogram: event -> online session features
+MODEL_CREATED = "reco_serving_model_created_timestamp_seconds"  # gauge: model_version
+FEATURES_AS_OF = "reco_batch_features_timestamp_seconds"  # gauge: the batch snapshot served
+CACHE_LOOKUPS = "reco_cache_lookups_total"  # counter: cache, outcome
+RANKER_CPU_FALLBACKS = "reco_ranker_cpu_fallbacks_total"  # counter: CUDA OOM retried on the CPU
+
+# Funnel stages timed per request, in order (``bento.observability.stages``).
+STAGE_USER_FEATURES = "user_features"
+STAGE_RETRIEVAL = "retrieval"
+STAGE_CANDIDATE_FEATURES = "candidate_features"
+STAGE_SCORING = "scoring"
+STAGE_RERANK = "rerank"
+STAGES = (STAGE_USER_FEATURES, STAGE_RETRIEVAL, STAGE_CANDIDATE_FEATURES, STAGE_SCORING, STAGE_RERANK)
+FALLBACK_LEVELS = ("0", "1", "2", "3", "4")
