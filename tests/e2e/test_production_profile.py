@@ -11,6 +11,7 @@ without Redis/PostgreSQL, unless ``RECO_TEST_SERVICES=required`` (CI), where it 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -149,7 +150,11 @@ def test_loop_in_the_production_profile_serves_from_the_published_bundle(
             time.sleep(1)
         pulled = node / "bentoml" / "models" / "reco_bundle" / str(version)  # imported from S3
         user = str(pd.read_parquet(pulled / "history.parquet")["user_id"].iloc[0])  # features in Redis
-        reply = httpx.post(f"{url}/recommend", json={"user_id": user, "page_size": 5}, timeout=60)
+        mint = [sys.executable, "-m", "bento.auth.keys", "create", "--name", "node", "--role", "client"]
+        made = subprocess.run([*mint, "--json"], env=node_env, capture_output=True, check=True, timeout=60)
+        headers = {"authorization": f"Bearer {json.loads(made.stdout)['key']}"}
+        request = {"user_id": user, "page_size": 5}
+        reply = httpx.post(f"{url}/recommend", json=request, headers=headers, timeout=60)
         assert reply.status_code == 200, reply.text
         body = reply.json()
         assert body["metadata"]["model_version"] == version

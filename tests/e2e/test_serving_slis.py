@@ -38,16 +38,15 @@ def value(metrics: dict, name: str, **labels: str) -> float:
     return metrics.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def test_service_exports_latency_levels_bundle_age_and_session_lag(service_url: str) -> None:
+def test_service_exports_latency_levels_bundle_age_and_session_lag(
+    service_url: str, api: httpx.Client
+) -> None:
     before = scrape(service_url)
     replies = [
-        httpx.post(
-            f"{service_url}/recommend", json={"user_id": f"sli-user-{n}", "page_size": 5}, timeout=60
-        ).json()
-        for n in range(3)
+        api.post("/recommend", json={"user_id": f"sli-user-{n}", "page_size": 5}).json() for n in range(3)
     ]
     item = replies[0]["items"][0]["item_id"]
-    related = httpx.post(f"{service_url}/related", json={"item_id": item, "page_size": 5}, timeout=60)
+    related = api.post("/related", json={"item_id": item, "page_size": 5})
     assert related.status_code == 200, related.text
     after = scrape(service_url)
 
@@ -72,8 +71,8 @@ def test_service_exports_latency_levels_bundle_age_and_session_lag(service_url: 
     assert (slis.DEFAULTS, (("entity", "user"),)) in after
 
     lag_count = f"{slis.SESSION_FEATURE_LAG}_count"
-    ack = httpx.post(
-        f"{service_url}/events",
+    ack = api.post(
+        "/events",
         json={"user_id": "sli-user-0", "item_id": item, "event_type": "click"},
         headers={"x-client-id": "sli"},
         timeout=30,
@@ -85,7 +84,7 @@ def test_service_exports_latency_levels_bundle_age_and_session_lag(service_url: 
         time.sleep(0.5)
 
 
-def test_alert_sensor_reads_the_service_metrics(service_url: str, tmp_path: Path) -> None:
+def test_alert_sensor_reads_the_service_metrics(service_url: str, api: httpx.Client, tmp_path: Path) -> None:
     config = tmp_path / "alerts.yaml"
     config.write_text(f"notifiers: []\nmetrics_url: {service_url}/metrics\n")
     home = tmp_path / "home"
@@ -93,7 +92,7 @@ def test_alert_sensor_reads_the_service_metrics(service_url: str, tmp_path: Path
         "platform": PlatformResource(home=str(home), progress=False),
         "alerting": AlertingResource(config_file=str(config)),
     }
-    httpx.post(f"{service_url}/recommend", json={"user_id": "sli-sensor", "page_size": 5}, timeout=60)
+    api.post("/recommend", json={"user_id": "sli-sensor", "page_size": 5})
     served = scrape(service_url)
     responses = sum(v for (name, _), v in served.items() if name == slis.RESPONSES)
     instance = dg.DagsterInstance.ephemeral()
