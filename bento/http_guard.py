@@ -105,7 +105,7 @@ class HttpGuard:
             if reader.gone:
                 return
             if body is not None:
-                await self.app(scope, _replay(body, receive), send)
+                await self.app(scope, replay_body(body, receive), send)
                 return
             rejection = _too_large(self.limits.max_body_bytes)
         await reader.read(self.limits.drain_bytes)  # unread data would reset the socket
@@ -139,7 +139,7 @@ class _BodyReader:
         return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """A receive channel that yields the body already read, then the client's own messages."""
     sent = False
 

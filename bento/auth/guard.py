@@ -27,6 +27,7 @@ from bento.auth.limits import ReadLimiter
 from bento.auth.roles import ANONYMOUS, READ_ROUTES, Caller, may_call, normalized, required_role
 from bento.auth.settings import AuthConfig, load_auth_config
 from bento.auth.store import ApiKey, KeyRejected, KeyStore
+from bento.http_guard import replay_body
 from bento.ingestion.settings import Bucket, ReadRateLimit, load_ingestion_config
 from bento.privacy.pseudonym import logged_user
 from contracts.api import MAX_ID_LENGTH
@@ -184,13 +185,5 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
             break
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
-    body, sent = b"".join(chunks), False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replayed
+    body = b"".join(chunks)
+    return body, replay_body(body, receive)
