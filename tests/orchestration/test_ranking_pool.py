@@ -95,3 +95,18 @@ def test_row_times_become_distinct_and_keep_their_order() -> None:
     assert nudged.is_unique
     assert ((nudged - times) < pd.Timedelta("1ms")).all() and (nudged >= times).all()
     assert nudged.iloc[0] == CUT, "the first row at an instant keeps its time"
+
+
+def test_label_rows_need_impressions_and_never_invent_negatives() -> None:
+    from orchestration.defs.ranking.labels import ROW_COLUMNS, label_rows
+
+    stamp = CUT + pd.Timedelta(hours=1)
+    base = {"session_id": "s1", "surface": "home_feed", "device": "mobile", "timestamp": stamp}
+    clicks = pd.DataFrame(
+        [{**base, "user_id": "u1", "item_id": i, "event_type": "click"} for i in ("a", "b")]
+    )
+    rows = label_rows(clicks, 1_000, seed=0)
+    assert rows.empty and tuple(rows.columns) == ROW_COLUMNS, "no random catalogue items as negatives"
+    shown = pd.DataFrame([{**base, "user_id": "u1", "item_id": "c", "event_type": "impression"}])
+    rows = label_rows(pd.concat([clicks, shown], ignore_index=True), 1_000, seed=0)
+    assert sorted(zip(rows["item_id"], rows["label"], strict=True)) == [("a", 1), ("b", 1), ("c", 0)]

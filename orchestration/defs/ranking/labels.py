@@ -19,14 +19,16 @@ from contracts.features import SESSION_DEFAULTS
 from contracts.schemas import NEGATIVE_EVENTS, POSITIVE_EVENT_WEIGHTS, SURFACES
 from contracts.session import next_session_state
 
+ROW_COLUMNS = ("user_id", "item_id", "session_id", "label", "timestamp", "surface", "device", "hour_of_day")
+
 
 def label_rows(window: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
     """(user, item, session) rows with ``label``, first timestamp, surface, device and hour; none
     when the window logged no impressions."""
     positive = window["event_type"].isin(list(POSITIVE_EVENT_WEIGHTS))
     shown = window["event_type"].isin(list(NEGATIVE_EVENTS))
-    if not shown.any():
-        shown = positive = pd.Series(False, index=window.index)
+    if not shown.any():  # engagements without negatives teach no order (module docstring)
+        return pd.DataFrame(columns=list(ROW_COLUMNS))
     keyed = window.assign(is_positive=positive)[positive | shown]
     rows = (
         keyed.groupby(["user_id", "item_id", "session_id"], sort=False)

@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from orchestration.defs.common.config import RankerPoolConfig
+from orchestration.defs.ranking.labels import ROW_COLUMNS
 from orchestration.defs.ranking.replay import DEFAULT_HOUR, EVAL_SURFACE
 
 POOL_SESSION_PREFIX = "pool:"
 PREFERENCE_SESSION_PREFIX = "pool:liked:"  # replay rows of the preference holdout (also pool rows)
-COLUMNS = ("user_id", "item_id", "session_id", "label", "timestamp", "surface", "device", "hour_of_day")
+COLUMNS = ROW_COLUMNS  # pool rows are shaped like label rows
 
 
 def pool_rows(
