@@ -73,11 +73,11 @@ def retrieval_scores(artifacts: RetrievalArtifacts, users: pd.Series, items: pd.
 
 
 def item_to_item_scores(
-    rows: pd.DataFrame, paths: PlatformPaths, events: pd.DataFrame, cut: pd.Timestamp
+    rows: pd.DataFrame, paths: PlatformPaths, kept: pd.DataFrame, cut: pd.Timestamp
 ) -> dict[str, np.ndarray]:
     """Each cross score of each row's item from the history serving would have used then: the
-    row's session before it, then the user's engagements before the cut, newest first, the
-    preference holdout left out (the collaborative neighbours as fitted before the cut)."""
+    row's session before it, then the user's engagements before the cut, newest first, from
+    ``kept`` (the events without the preference holdout: what the at-cut neighbours saw)."""
     folder, at_cut = candidates_dir(paths), cut_candidates_dir(paths)
     co_path, content_path, knn_path = folder / NEIGHBOURS_FILE, folder / "content", at_cut / ITEM_KNN_FILE
     ease_path = at_cut / EASE_FILE
@@ -88,8 +88,7 @@ def item_to_item_scores(
         als=ALSFactors.load(at_cut / ALS_DIR) if (at_cut / ALS_DIR).exists() else None,
         ease=EASENeighbours.load(ease_path) if ease_path.exists() else None,
     )
-    before = without_hidden(events[events["timestamp"] < cut], cut)
-    history = latest_first(positive_events(before), HISTORY_ITEMS)
+    history = latest_first(positive_events(kept[kept["timestamp"] < cut]), HISTORY_ITEMS)
     users, items = rows["user_id"].tolist(), rows["item_id"].tolist()
     return row_source_scores(sources, users, rows["session_item_ids"].tolist(), items, history)
 
@@ -125,7 +124,8 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
     window = window[~window["user_id"].isin(held_out)]
     rows = label_rows(window, MAX_TRAINING_ROWS, seed=platform.seed)
     replay_rows = _replay_rows(platform, events, split.cut, held_out)
-    liked_rows = _preference_rows(platform, events, split.cut)
+    kept = without_hidden(events, split.cut)  # what every model fitted at the cut learned from
+    liked_rows = _preference_rows(platform, events, kept, split.cut)
     parts = [part for part in (rows, replay_rows, liked_rows) if len(part)]  # no impressions: no rows
     rows = pd.concat(parts or [rows], ignore_index=True)
     rows = rows.sort_values("timestamp", kind="stable").reset_index(drop=True)
@@ -149,7 +149,7 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
     joined["retrieval_score"] = retrieval_scores(
         RetrievalArtifacts.load(staging(paths).retrieval), joined["user_id"], joined["item_id"]
     )
-    joined = joined.assign(**item_to_item_scores(joined, paths, events, split.cut))
+    joined = joined.assign(**item_to_item_scores(joined, paths, kept, split.cut))
     joined["now_ts"] = pd.to_datetime(joined["event_timestamp"], utc=True).map(pd.Timestamp.timestamp)
     matrix = pd.DataFrame(ranker_inputs(joined), columns=list(RANKER_INPUTS))
     session = joined["session_id"].astype(str)
@@ -194,7 +194,9 @@ def _replay_rows(
     return pool_rows(replay.scored_candidates, devices, fresh, users, cut, RANKER_POOL, seed=platform.seed)
 
 
-def _preference_rows(platform: PlatformResource, events: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
+def _preference_rows(
+    platform: PlatformResource, events: pd.DataFrame, kept: pd.DataFrame, cut: pd.Timestamp
+) -> pd.DataFrame:
     """Replay rows of the preference holdout: each training user's candidates at the cut, their
     hidden engagements the positives. What teaches the ranker what people like, beside what they
     did next; the evaluation users' hidden pairs are left to the gate."""
@@ -205,7 +207,6 @@ def _preference_rows(platform: PlatformResource, events: pd.DataFrame, cut: pd.T
     rng = np.random.default_rng(platform.seed + 1)
     if len(users) > RANKER_POOL.max_users:
         users = sorted(rng.choice(users, size=RANKER_POOL.max_users, replace=False).tolist())
-    kept = without_hidden(events, cut)
     seen, _ = label_window_positives(kept, cut)
     replay = load_replay(platform.settings, cut, seen, recent_before(kept, cut), with_ranker=False)
     devices = replay.profiles["device"] if "device" in replay.profiles else pd.Series(dtype=str)
