@@ -124,8 +124,11 @@ def ranker_verdict(
     return Verdict(
         name="ranker_beats_retrieval_order",
         passed=True,  # a refused ranker does not block the version: retrieval order serves
-        detail={"served_order": SERVED_RANKED if enabled else RETRIEVAL_ORDER, f"pooled_gain/{metric}": pooled}
-        | detail,
+        detail={
+            "served_order": SERVED_RANKED if enabled else RETRIEVAL_ORDER,
+            f"pooled_gain/{metric}": pooled,
+            **detail,
+        },
     )
 
 
