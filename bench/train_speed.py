@@ -96,7 +96,7 @@ def measure(size: str, seed: int, ranker_rows: int, with_quality: bool, progress
 
     frame = synthetic_ranking_frame(ranker_rows, seed=seed)
     ranker = train_ranker(frame, RankerConfig(), progress=progress)
-    ranker_samples = ranker.steps * RankerConfig().batch_size
+    ranker_samples = ranker.n_rows * max(ranker.epochs, 1)  # every list once per epoch
 
     result: dict[str, Any] = {
         "size": size,

@@ -11,6 +11,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from contracts.list_features import LIST_INPUTS, LIST_SCORES, list_relative
 from contracts.schemas import DEVICES, EVENT_TYPES
 
 FEAST_PROJECT: Final = "reco"
@@ -125,6 +126,7 @@ RANKER_INPUTS: Final = (
     "hour_sin",
     "hour_cos",
     *(f"device_{d}" for d in DEVICES),
+    *LIST_INPUTS,
 )
 
 SECONDS_PER_DAY: Final = 86_400.0
@@ -169,8 +171,9 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
     columns above plus ``retrieval_score`` (two-tower affinity), each item-to-item source's score
     (``co_interaction_score``, ``content_similarity``, ``item_knn_score``, ``als_score``, ``ease_score``:
     ``training.candidates.cross_scores``),
-    ``now_ts`` (seconds), ``hour_of_day`` and ``device``. Missing values become neutral numbers;
-    the result never contains NaN or inf.
+    ``now_ts`` (seconds), ``hour_of_day`` and ``device``. Rows are one candidate list (a request)
+    unless ``list_id`` says otherwise (``contracts.list_features``). Missing values become neutral
+    numbers; the result never contains NaN or inf.
     """
     n = len(raw)
     col = lambda name, default=0.0: (  # noqa: E731
@@ -194,6 +197,13 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
     )
     hour = col("hour_of_day", 12.0)
     device = raw["device"].fillna("").astype(str).to_numpy() if "device" in raw else np.full(n, "")
+    scores = {
+        "retrieval_score": col("retrieval_score"),
+        "item_knn_score": col("item_knn_score").clip(0, 1),
+        "als_score": col("als_score").clip(-1, 2),
+        "ease_score": col("ease_score").clip(-1, 1),
+    }
+    groups = pd.factorize(raw["list_id"])[0] if "list_id" in raw else None
     columns = [
         np.log1p(col("user_events_7d").clip(min=0)),
         np.log1p(col("user_clicks_30d").clip(min=0)),
@@ -214,15 +224,16 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
         np.array([1.0 if c and c == lc else 0.0 for c, lc in zip(categories, last, strict=True)]),
         np.array([_session_share(s, c) for s, c in zip(sess, categories, strict=True)]),
         np.log1p(col("session_clicks").clip(min=0)),
-        col("retrieval_score"),
+        scores["retrieval_score"],
         col("co_interaction_score").clip(min=0),
         col("content_similarity").clip(-1, 1),
-        col("item_knn_score").clip(0, 1),
-        col("als_score").clip(-1, 2),
-        col("ease_score").clip(-1, 1),
+        scores["item_knn_score"],
+        scores["als_score"],
+        scores["ease_score"],
         np.sin(2 * np.pi * hour / 24.0),
         np.cos(2 * np.pi * hour / 24.0),
         *((device == d).astype(np.float64) for d in DEVICES),
+        *list_relative({name: scores[name] for name in LIST_SCORES}, groups),
     ]
     matrix = (
         np.column_stack(columns).astype(np.float32) if n else np.zeros((0, len(RANKER_INPUTS)), np.float32)

@@ -48,19 +48,25 @@ class RankerConfig:
     hidden_dims: tuple[int, ...] = (128, 64)
     head_dim: int = 32
     dropout: float = 0.1
-    batch_size: int = 4096
+    # Trained on lists (one user's replayed candidates, one session's slates), listwise softmax:
+    # the served question is the order of one request's candidates.
+    loss: Literal["listwise", "pointwise"] = "listwise"
+    batch_lists: int = 32
+    max_list: int = 256  # longer lists are cut into random chunks of at most this many rows
     lr: float = 2e-3
     weight_decay: float = 1e-5
-    max_epochs: int = 4
-    max_steps: int = 2_000
+    # Trained until the held-out lists' loss stops improving (``patience`` epochs); the best
+    # epoch's weights are kept. ``max_steps`` bounds the time on a big training set.
+    max_epochs: int = 40
+    patience: int = 4
+    max_steps: int = 6_000
     val_fraction: float = 0.1
     seed: int = 7
     bag_size: int = 3  # rankers averaged in the served model, seeds seed, seed+1, ... (same split)
     split_seed: int | None = None  # the holdout's seed when it must not follow ``seed`` (bag members)
-    # The light first stage (per-surface logistic regression) trains on the same rows and split.
+    # The light first stage (per-surface logistic regression) trains on the same lists and split.
     light_lr: float = 1e-2
     light_weight_decay: float = 1e-4
-    light_max_steps: int = 1_000
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

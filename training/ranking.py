@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import EarlyStopping
 
 from contracts.features import RANKER_INPUTS
 from contracts.schemas import SURFACES
+from training.callbacks import KeepBestWeights
 from training.config import RankerConfig
 from training.data.ranking import RankingDataModule
 from training.evaluation.metrics import roc_auc
@@ -34,6 +36,7 @@ class RankerArtifacts:
     train_seconds: float
     n_rows: int
     epochs: int = 0
+    best_epoch: int = -1
     steps: int = 0
     surface_auc: dict[str, float] = field(default_factory=dict)
 
@@ -57,18 +60,21 @@ def _fit(
     config: RankerConfig,
     max_steps: int,
     progress: bool,
-) -> tuple[RankingDataModule, pl.Trainer]:
-    """Both stages: the same rows, seeded split and input standardisation; the model ends on the CPU."""
+) -> tuple[RankingDataModule, pl.Trainer, KeepBestWeights]:
+    """Both stages: the same lists, seeded split and input standardisation; trained until the
+    held-out lists' loss stops improving, the best epoch kept; the model ends on the CPU."""
     datamodule = RankingDataModule(frame, config)
     datamodule.setup("fit")
     set_standardization(*datamodule.input_stats())
+    best = KeepBestWeights("val_loss")
     with tempfile.TemporaryDirectory(prefix="ranker_") as tmp:
         trainer = make_trainer(
             max_epochs=config.max_epochs, max_steps=max_steps, progress=progress, root_dir=tmp
         )
+        trainer.callbacks.extend([best, EarlyStopping("val_loss", patience=config.patience)])
         trainer.fit(model, datamodule=datamodule)
     model.cpu().eval()
-    return datamodule, trainer
+    return datamodule, trainer, best
 
 
 def train_ranker(
@@ -86,14 +92,13 @@ def train_ranker(
         dropout=config.dropout,
         lr=config.lr,
         weight_decay=config.weight_decay,
+        loss=config.loss,
     )
-    datamodule, trainer = _fit(
+    datamodule, trainer, best = _fit(
         model, model.net.set_standardization, frame, config, config.max_steps, progress
     )
-    # Score the holdout once more with the final weights: the last logged val_auc may predate
-    # the final steps when max_steps stops training mid-epoch.
-    assert datamodule.val_set is not None
-    val = datamodule.val_set.columns
+    # Score the holdout once more with the kept (best-epoch) weights.
+    val = datamodule.val_rows()
     scores = predict(model, val["x"], val["surface"])
     labels, surfaces = val["y"].numpy(), val["surface"].numpy()
     surface_auc = {
@@ -105,6 +110,7 @@ def train_ranker(
         train_seconds=time.perf_counter() - started,
         n_rows=datamodule.n_rows,
         epochs=int(trainer.current_epoch),
+        best_epoch=best.epoch,
         steps=int(trainer.global_step),
         surface_auc=surface_auc,
     )
@@ -139,8 +145,7 @@ def train_ranker_bag(
     bag = RankerBag([m.model.net for m in members]).eval()
     datamodule = RankingDataModule(frame, dataclasses.replace(config, split_seed=config.seed))
     datamodule.setup("fit")
-    assert datamodule.val_set is not None
-    val = datamodule.val_set.columns
+    val = datamodule.val_rows()
     with torch.inference_mode():
         scores = bag(val["x"], val["surface"]).numpy()
     return RankerBagArtifacts(
@@ -171,10 +176,10 @@ def train_light_ranker(
         surfaces=SURFACES,
         lr=config.light_lr,
         weight_decay=config.light_weight_decay,
+        loss=config.loss,
     )
-    datamodule, _ = _fit(model, model.set_standardization, frame, config, config.light_max_steps, progress)
-    assert datamodule.val_set is not None
-    val = datamodule.val_set.columns
+    datamodule, _, _ = _fit(model, model.set_standardization, frame, config, config.max_steps, progress)
+    val = datamodule.val_rows()
     with torch.inference_mode():
         scores = model(val["x"], val["surface"]).numpy()
     return LightRankerArtifacts(model, roc_auc(val["y"].numpy(), scores), time.perf_counter() - started)

@@ -146,6 +146,8 @@ def test_bad_training_set_blocks_the_ranker(tmp_path: Path) -> None:
     frame["user_id"] = [f"u{i % 40}" for i in range(n)]
     frame["item_id"] = [f"i{i % 90}" for i in range(n)]
     frame["origin"] = "impression"
+    frame["list_id"] = frame["user_id"] + "|home_feed"
+    frame["sample_weight"] = 1.0
     frame.loc[[5, 9], "price_fit"] = np.nan
 
     @dg.asset(key=training_set.key)

@@ -70,9 +70,10 @@ def training(world: WorldTables) -> pd.DataFrame:
     joined = rows.merge(users, on="user_id", how="left").merge(stats, on="item_id", how="left")
     joined["retrieval_score"] = 0.0
     joined["now_ts"] = joined["timestamp"].map(pd.Timestamp.timestamp)
+    joined["list_id"] = joined["session_id"].astype(str) + "|" + joined["surface"].astype(str)
     matrix = pd.DataFrame(ranker_inputs(joined), columns=list(RANKER_INPUTS))
     frame = pd.concat([matrix, joined[["label", "surface", "user_id", "item_id"]]], axis=1)
-    return frame.assign(origin="impression")
+    return frame.assign(origin="impression", list_id=joined["list_id"].to_numpy(), sample_weight=1.0)
 
 
 def _events(world: WorldTables, frame: pd.DataFrame | None = None) -> SuiteOutcome:

@@ -10,6 +10,7 @@ from orchestration.defs.common.split import evaluation_users
 from orchestration.defs.ranking.labels import distinct_row_times
 from orchestration.defs.ranking.pool import COLUMNS, POOL_SESSION_PREFIX, pool_rows
 from orchestration.defs.ranking.replay import EVAL_SURFACE, label_window_positives
+from training.data.ranking import SAMPLE_WEIGHT
 
 CUT = pd.Timestamp("2026-01-10", tz="UTC")
 
@@ -34,8 +35,12 @@ def test_pool_rows_keep_positives_hard_and_random_negatives() -> None:
     config = RankerPoolConfig(hard_negatives=5, random_negatives=10)
     fresh = {"u1": {"i3", "i50", "not-retrieved"}}
     rows = pool_rows(lambda _: scored(100), pd.Series({"u1": "ios"}), fresh, ["u1"], CUT, config, seed=0)
-    assert tuple(rows.columns) == COLUMNS
+    assert tuple(rows.columns) == (*COLUMNS, SAMPLE_WEIGHT)
     assert set(rows.loc[rows["label"] == 1, "item_id"]) == {"i3", "i50"}, "only retrieved positives"
+    # Positives and hard negatives stand for themselves; each random one for the 83 it was drawn from.
+    weight = rows.set_index("item_id")[SAMPLE_WEIGHT]
+    assert (weight[["i3", "i50", "i0", "i1", "i2", "i4", "i5"]] == 1.0).all()
+    assert rows[SAMPLE_WEIGHT].iloc[7:].eq((100 - 2 - 5) / 10).all()
     negatives = rows.loc[rows["label"] == 0, "item_id"].tolist()
     assert len(negatives) == 15 and len(set(negatives)) == 15
     assert negatives[:5] == ["i0", "i1", "i2", "i4", "i5"], (
@@ -65,7 +70,7 @@ def test_users_whose_engagement_was_not_retrieved_add_no_rows() -> None:
     assert set(rows["user_id"]) == {"u2"}
     assert (rows["device"] == "").all()
     empty = pool_rows(pools.__getitem__, pd.Series(dtype=str), fresh, ["u1"], CUT, config, seed=0)
-    assert empty.empty and tuple(empty.columns) == COLUMNS
+    assert empty.empty and tuple(empty.columns) == (*COLUMNS, SAMPLE_WEIGHT)
 
 
 def test_small_pools_give_what_they_have() -> None:

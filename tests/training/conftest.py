@@ -58,4 +58,4 @@ def ranking_frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def small_ranker_config() -> RankerConfig:
-    return replace(RankerConfig(), hidden_dims=(32, 16), head_dim=8, batch_size=1024, max_epochs=6)
+    return replace(RankerConfig(), hidden_dims=(32, 16), head_dim=8, max_list=50, max_epochs=6)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ import torch
 from contracts.features import RANKER_INPUTS
 from contracts.schemas import SURFACES
 from training.config import RankerConfig
-from training.data.ranking import RankingDataModule, surface_index
+from training.data.ranking import RankingDataModule, list_rows, surface_index
 from training.models.ranking.ranker import RankerModel
 from training.ranking import train_ranker
 from training.trainer import make_trainer
@@ -51,10 +53,20 @@ def test_train_ranker_learns_the_planted_signal(
 ) -> None:
     artifacts = train_ranker(ranking_frame, small_ranker_config, progress=False)
     assert artifacts.n_rows == len(ranking_frame)
-    assert artifacts.val_auc > 0.75, artifacts.val_auc
+    # Listwise: lists never mix surfaces, so the order within each surface is what is learned
+    # (the heads' offsets against each other are free, and the pooled AUC means little).
     assert set(artifacts.surface_auc) == set(SURFACES)
-    assert all(auc > 0.65 for auc in artifacts.surface_auc.values()), artifacts.surface_auc
+    assert all(auc > 0.75 for auc in artifacts.surface_auc.values()), artifacts.surface_auc
     assert artifacts.train_seconds > 0 and artifacts.steps > 0
+    assert 0 <= artifacts.best_epoch <= artifacts.epochs
+
+
+def test_pointwise_loss_learns_calibrated_scores_across_surfaces(
+    ranking_frame: pd.DataFrame, small_ranker_config: RankerConfig
+) -> None:
+    artifacts = train_ranker(ranking_frame, replace(small_ranker_config, loss="pointwise"), progress=False)
+    assert artifacts.val_auc > 0.75, artifacts.val_auc
+    assert all(auc > 0.65 for auc in artifacts.surface_auc.values()), artifacts.surface_auc
 
 
 def test_bad_frames_are_refused(ranking_frame: pd.DataFrame) -> None:
@@ -66,3 +78,23 @@ def test_bad_frames_are_refused(ranking_frame: pd.DataFrame) -> None:
         RankingDataModule(nan_frame).setup("fit")
     with pytest.raises(ValueError, match="lacks columns"):
         RankingDataModule(ranking_frame.drop(columns=["retrieval_score"])).setup("fit")
+
+
+def test_lists_keep_each_list_whole_and_cut_long_ones(ranking_frame: pd.DataFrame) -> None:
+    frame = ranking_frame.head(300).assign(list_id=[f"user{i % 7}" for i in range(300)])
+    rows = list_rows(frame, max_list=20, seed=0)
+    valid = rows >= 0
+    assert (valid.sum(axis=1) <= 20).all()
+    assert sorted(rows[valid].tolist()) == list(range(300))  # every row once
+    for chunk in rows:
+        assert len({frame["list_id"].iloc[r] for r in chunk[chunk >= 0]}) == 1  # one list per chunk
+
+
+def test_a_batch_of_lists_is_padded_and_masked(ranking_frame: pd.DataFrame) -> None:
+    frame = ranking_frame.head(30).assign(list_id=["a"] * 20 + ["b"] * 10, label=[1] + [0] * 29)
+    datamodule = RankingDataModule(frame, RankerConfig(val_fraction=0.0))
+    datamodule.setup("fit")
+    assert datamodule.train_set is not None
+    batch = datamodule.train_set[[0, 1]]
+    assert batch["x"].shape == (2, 20, len(RANKER_INPUTS)) and batch["valid"].sum().item() == 30
+    assert batch["y"][~batch["valid"]].sum().item() == 0  # padding is never a positive

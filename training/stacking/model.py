@@ -13,6 +13,8 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from training.models.ranking.losses import listwise_loss
+
 
 class CandidateScorer(nn.Module):
     """Standardise -> MLP -> one score per candidate; plain ``nn.Module`` so serving can load it."""
@@ -36,16 +38,6 @@ class CandidateScorer(nn.Module):
     def forward(self, features: Tensor) -> Tensor:
         """features [..., F] -> scores [...]."""
         return self.mlp((features - self.mean) / self.std).squeeze(-1)
-
-
-def listwise_loss(scores: Tensor, labels: Tensor, valid: Tensor) -> Tensor:
-    """Mean over users with a relevant candidate of -mean_{relevant} log softmax(scores)."""
-    logits = scores.masked_fill(~valid, float("-inf"))
-    log_p = torch.log_softmax(logits, dim=1).masked_fill(~valid, 0.0)
-    n_pos = labels.sum(dim=1)
-    per_user = -(log_p * labels).sum(dim=1) / n_pos.clamp_min(1.0)
-    has = n_pos > 0
-    return per_user[has].mean() if bool(has.any()) else scores.sum() * 0.0
 
 
 class ListwiseRanker(pl.LightningModule):

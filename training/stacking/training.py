@@ -8,14 +8,14 @@ seed and its own held-out users, and each keeps the weights of its best epoch by
 
 from __future__ import annotations
 
-import copy
 import tempfile
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import Callback, EarlyStopping
+from pytorch_lightning.callbacks import EarlyStopping
 
+from training.callbacks import KeepBestWeights
 from training.data.loaders import ColumnBatchDataset, batch_loader, seeded_split
 from training.recommenders.threads import torch_threads
 from training.stacking.candidates import CandidateSet
@@ -38,25 +38,6 @@ class _Data(pl.LightningDataModule):
 
     def val_dataloader(self) -> torch.utils.data.DataLoader:
         return batch_loader(self.val, self.batch_users * 8, shuffle=False)
-
-
-class _KeepBest(Callback):
-    """Remembers the scorer's weights at the epoch of lowest ``val_loss``; restores them at the end."""
-
-    def __init__(self) -> None:
-        self.best = float("inf")
-        self.epoch = -1
-        self.state: dict[str, torch.Tensor] | None = None
-
-    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        loss = trainer.callback_metrics.get("val_loss")
-        if loss is not None and float(loss) < self.best:
-            self.best, self.epoch = float(loss), trainer.current_epoch
-            self.state = copy.deepcopy(pl_module.state_dict())
-
-    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.state is not None:
-            pl_module.load_state_dict(self.state)
 
 
 class RankerBag(torch.nn.Module):
@@ -83,7 +64,7 @@ def _train_one(
     x, valid = train.columns["x"], train.columns["valid"]
     rows = x[valid].double()
     model.scorer.set_standardization(rows.mean(dim=0).float(), rows.std(dim=0, unbiased=False).float())
-    keep = _KeepBest()
+    keep = KeepBestWeights()
     with tempfile.TemporaryDirectory(prefix="stacked_ranker_") as tmp:
         trainer = make_trainer(max_epochs=config.max_epochs, progress=progress, root_dir=tmp)
         trainer.callbacks.extend([keep, EarlyStopping("val_loss", patience=config.patience)])

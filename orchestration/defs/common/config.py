@@ -43,11 +43,12 @@ class RankerPoolConfig(BaseModel):
     whether the user engaged with them in the label window or in the preference holdout.
 
     Logged slates alone teach which of the *shown* items got clicked; serving asks the ranker to
-    order ~1,000 retrieved items, most of which were never shown. Every positive in a pool is kept,
-    so negatives are drawn uniformly from the rest of it: oversampling the best-retrieved ones
-    ("hard" negatives) makes the top of retrieval look rarely engaged and a pointwise ranker learns
-    the order upside down (measured on MovieLens 100K: 40 hard + 40 random negatives per user gave
-    a ranker below popularity; 100 uniform ones one that matches retrieval order).
+    order ~1,000 retrieved items, most of which were never shown. Each user's pool is one list of
+    the listwise loss: every positive is kept and negatives are drawn uniformly from the rest, each
+    with its inverse sampling probability, so the list is a fair sample of what serving orders.
+    Oversampling the best-retrieved ones ("hard" negatives) makes the top of retrieval look rarely
+    engaged (measured on MovieLens 100K with the pointwise ranker: 40 hard + 40 random negatives
+    per user gave a ranker below popularity; 100 uniform ones one that matches retrieval order).
     """
 
     max_users: int = 3_000

@@ -68,13 +68,14 @@ UNIT_INPUTS = (
     "session_category_share",
     *(f"device_{d}" for d in DEVICES),
 )
-TRAINING_EXTRA = ("label", "surface", "user_id", "item_id", "origin")
+TRAINING_EXTRA = ("label", "surface", "user_id", "item_id", "origin", "list_id", "sample_weight")
 # a logged slate row, a replayed candidate pool row (label window), or one of the preference holdout
 TRAINING_ORIGINS = ("impression", "replay", "preference")
 TRAINING_SCHEMA = pa.schema(
     [(c, pa.float32()) for c in RANKER_INPUTS]
     + [("label", pa.int64()), ("surface", pa.string()), ("user_id", pa.string()), ("item_id", pa.string())]
-    + [("origin", pa.string())]
+    # list_id: the rows the listwise loss compares; sample_weight: a sampled row's inverse probability
+    + [("origin", pa.string()), ("list_id", pa.string()), ("sample_weight", pa.float64())]
 )
 
 

@@ -48,6 +48,7 @@ from training.candidates.cross_scores import HISTORY_ITEMS, CrossSources, latest
 from training.candidates.ease import EASE_FILE, EASENeighbours
 from training.candidates.item_knn import ITEM_KNN_FILE, ItemKNNNeighbours
 from training.config import RankerConfig
+from training.data.ranking import LIST_ID, SAMPLE_WEIGHT
 from training.export import export_ranker
 from training.light_ranker import export_light_ranker
 from training.ranking import train_light_ranker, train_ranker_bag
@@ -129,6 +130,7 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
     parts = [part for part in (rows, replay_rows, liked_rows) if len(part)]  # no impressions: no rows
     rows = pd.concat(parts or [rows], ignore_index=True)
     rows = rows.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    rows[SAMPLE_WEIGHT] = pd.to_numeric(rows.get(SAMPLE_WEIGHT), errors="coerce").fillna(1.0)  # slates: all
     categories = items.set_index("item_id")["category"]
     session = session_features_before(window, rows, categories)
     rows = with_session_columns(rows, session)
@@ -151,14 +153,14 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
     )
     joined = joined.assign(**item_to_item_scores(joined, paths, kept, split.cut))
     joined["now_ts"] = pd.to_datetime(joined["event_timestamp"], utc=True).map(pd.Timestamp.timestamp)
-    matrix = pd.DataFrame(ranker_inputs(joined), columns=list(RANKER_INPUTS))
     session = joined["session_id"].astype(str)
+    joined[LIST_ID] = session + "|" + joined["surface"].astype(str)  # one request, or one session
+    matrix = pd.DataFrame(ranker_inputs(joined), columns=list(RANKER_INPUTS))
     liked = session.str.startswith(PREFERENCE_SESSION_PREFIX).to_numpy()
     replayed = session.str.startswith(POOL_SESSION_PREFIX).to_numpy() & ~liked
     joined["origin"] = np.select([liked, replayed], ["preference", "replay"], "impression")
-    frame = pd.concat(
-        [matrix, joined[["label", "surface", "user_id", "item_id", "origin"]].reset_index(drop=True)], axis=1
-    )
+    kept_columns = ["label", "surface", "user_id", "item_id", "origin", LIST_ID, SAMPLE_WEIGHT]
+    frame = pd.concat([matrix, joined[kept_columns].reset_index(drop=True)], axis=1)
     frame.to_parquet(paths.features / TRAINING_SET_FILE, index=False)
     missing_user = float(joined["user_clicks_30d"].isna().mean())
     context.log.info(f"training set: {len(frame)} rows, positive rate {frame['label'].mean():.3f}")

@@ -18,10 +18,11 @@ import pandas as pd
 from orchestration.defs.common.config import RankerPoolConfig
 from orchestration.defs.ranking.labels import ROW_COLUMNS
 from orchestration.defs.ranking.replay import DEFAULT_HOUR, EVAL_SURFACE
+from training.data.ranking import SAMPLE_WEIGHT
 
 POOL_SESSION_PREFIX = "pool:"
 PREFERENCE_SESSION_PREFIX = "pool:liked:"  # replay rows of the preference holdout (also pool rows)
-COLUMNS = ROW_COLUMNS  # pool rows are shaped like label rows
+COLUMNS = ROW_COLUMNS  # pool rows are shaped like label rows, plus their sampling weight
 
 
 def pool_rows(
@@ -35,7 +36,8 @@ def pool_rows(
 ) -> pd.DataFrame:
     """Rows shaped like ``labels.label_rows``: the positives in each user's pool (at most
     ``max_positives``), the hardest ``hard_negatives`` by retrieval score and ``random_negatives``
-    from the rest.
+    from the rest, each with its inverse sampling probability (``sample_weight``): the listwise
+    loss's sampled-softmax correction.
 
     ``candidates_of(user)`` is the replayed funnel's ``scored_candidates`` (``item_id`` and
     ``retrieval_score``); ``devices`` maps user to profile device.
@@ -62,9 +64,14 @@ def pool_rows(
         drawn = rng.choice(rest, size=min(config.random_negatives, len(rest)), replace=False)
         keep = np.concatenate([np.flatnonzero(positive), hard, drawn])
         items = cands["item_id"].to_numpy()[keep]
-        frames.append(pd.DataFrame({"user_id": user, "item_id": items, "label": positive[keep]}))
+        # Inverse sampling probability: a drawn negative stands for len(rest) / len(drawn) of them.
+        weight = np.ones(len(keep))
+        weight[len(keep) - len(drawn) :] = len(rest) / max(len(drawn), 1)
+        frames.append(
+            pd.DataFrame({"user_id": user, "item_id": items, "label": positive[keep], SAMPLE_WEIGHT: weight})
+        )
     if not frames:
-        return pd.DataFrame(columns=list(COLUMNS))
+        return pd.DataFrame(columns=[*COLUMNS, SAMPLE_WEIGHT])
     rows = pd.concat(frames, ignore_index=True)
     return rows.assign(
         session_id=POOL_SESSION_PREFIX + rows["user_id"].astype(str),
@@ -73,4 +80,4 @@ def pool_rows(
         surface=EVAL_SURFACE,
         device=rows["user_id"].map(devices).fillna("").astype(str),
         hour_of_day=DEFAULT_HOUR,
-    )[list(COLUMNS)]
+    )[[*COLUMNS, SAMPLE_WEIGHT]]

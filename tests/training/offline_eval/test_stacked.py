@@ -14,12 +14,12 @@ from training.evaluation.config import MetricConfig
 from training.evaluation.interactions import Interactions
 from training.evaluation.protocols import replays, split
 from training.evaluation.report import evaluate_model
+from training.models.ranking.losses import listwise_loss
 from training.recommenders import EASERecommender, ItemKNNRecommender, PopularityRecommender
 from training.recommenders.base import top_k
 from training.stacking.candidates import build_candidates
 from training.stacking.config import StackingConfig
 from training.stacking.features import FeatureContext, source_feature_names
-from training.stacking.model import listwise_loss
 from training.stacking.stacked import StackedRecommender
 
 SOURCES = {

@@ -13,16 +13,16 @@ from collections.abc import Sequence
 import numpy as np
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contracts.features import RANKER_INPUTS
 from contracts.schemas import SURFACES
-from training.evaluation.metrics import roc_auc
+from training.models.ranking.losses import Loss, ranking_loss
+from training.models.ranking.ranker import ValidationRows
 
 
 class LightRankerModel(pl.LightningModule):
-    """Standardise -> one linear logit per surface; BCE-with-logits; logs ``val_auc``."""
+    """Standardise -> one linear logit per surface, trained on lists as the full ranker is."""
 
     def __init__(
         self,
@@ -30,13 +30,14 @@ class LightRankerModel(pl.LightningModule):
         surfaces: Sequence[str] = SURFACES,
         lr: float = 1e-2,
         weight_decay: float = 1e-4,
+        loss: Loss = "listwise",
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.register_buffer("mean", torch.zeros(n_inputs))
         self.register_buffer("std", torch.ones(n_inputs))
         self.linear = nn.Linear(n_inputs, len(surfaces))
-        self._val: list[tuple[Tensor, Tensor]] = []
+        self._val = ValidationRows(surfaces)
 
     def set_standardization(self, mean: Tensor, std: Tensor) -> None:
         self.mean.copy_(mean)
@@ -49,24 +50,24 @@ class LightRankerModel(pl.LightningModule):
     def forward(self, x: Tensor, surface: Tensor) -> Tensor:
         return torch.sigmoid(self.logits(x, surface))
 
+    def list_logits(self, batch: dict[str, Tensor]) -> Tensor:
+        x, surface = batch["x"], batch["surface"]
+        return self.logits(x.flatten(0, 1), surface.flatten()).view(surface.shape)
+
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        loss = F.binary_cross_entropy_with_logits(self.logits(batch["x"], batch["surface"]), batch["y"])
+        loss = ranking_loss(self.hparams["loss"], self.list_logits(batch), batch)
         self.log("train_loss", loss, prog_bar=True, batch_size=len(batch["y"]))
         return loss
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        logits = self.logits(batch["x"], batch["surface"])
-        self.log("val_loss", F.binary_cross_entropy_with_logits(logits, batch["y"]), batch_size=len(logits))
-        self._val.append((logits.detach().cpu(), batch["y"].detach().cpu()))
+        logits = self.list_logits(batch)
+        loss = ranking_loss(self.hparams["loss"], logits, batch)
+        self.log("val_loss", loss, batch_size=len(logits))
+        self._val.add(logits, batch)
 
     def on_validation_epoch_end(self) -> None:
-        if not self._val:
-            return
-        scores = torch.cat([s for s, _ in self._val]).numpy()
-        labels = torch.cat([y for _, y in self._val]).numpy()
-        self._val.clear()
-        auc = roc_auc(labels, scores)
-        if np.isfinite(auc):
+        auc = self._val.aucs().get("val_auc")
+        if auc is not None:
             self.log("val_auc", auc, prog_bar=True)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:

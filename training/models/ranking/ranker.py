@@ -13,12 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contracts.features import RANKER_INPUTS
 from contracts.schemas import SURFACES
 from training.evaluation.metrics import roc_auc
+from training.models.ranking.losses import Loss, ranking_loss
 
 
 class RankerNet(nn.Module):
@@ -81,7 +81,8 @@ class RankerBag(nn.Module):
 
 
 class RankerModel(pl.LightningModule):
-    """Trains ``RankerNet`` with BCE-with-logits; logs ``{stage}_loss`` and ``val_auc``."""
+    """Trains ``RankerNet`` on lists of candidates (``training.data.ranking``) with ``loss``
+    (listwise by default); logs ``{stage}_loss`` and the row-level ``val_auc``."""
 
     def __init__(
         self,
@@ -92,20 +93,23 @@ class RankerModel(pl.LightningModule):
         dropout: float = 0.1,
         lr: float = 2e-3,
         weight_decay: float = 1e-5,
+        loss: Loss = "listwise",
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.net = RankerNet(n_inputs, len(surfaces), list(hidden_dims), head_dim, dropout)
-        self._val_scores: list[Tensor] = []
-        self._val_labels: list[Tensor] = []
-        self._val_surfaces: list[Tensor] = []
+        self._val = ValidationRows(surfaces)
 
     def forward(self, x: Tensor, surface: Tensor) -> Tensor:
         return self.net(x, surface)
 
+    def list_logits(self, batch: dict[str, Tensor]) -> Tensor:
+        x, surface = batch["x"], batch["surface"]
+        return self.net.logits(x.flatten(0, 1), surface.flatten()).view(surface.shape)
+
     def _common_step(self, batch: dict[str, Tensor], stage: str) -> tuple[Tensor, Tensor]:
-        logits = self.net.logits(batch["x"], batch["surface"])
-        loss = F.binary_cross_entropy_with_logits(logits, batch["y"])
+        logits = self.list_logits(batch)
+        loss = ranking_loss(self.hparams["loss"], logits, batch)
         self.log(f"{stage}_loss", loss, prog_bar=True, batch_size=len(logits))
         return loss, logits
 
@@ -114,30 +118,40 @@ class RankerModel(pl.LightningModule):
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         loss, logits = self._common_step(batch, "val")
-        self._val_scores.append(logits.detach().float().cpu())
-        self._val_labels.append(batch["y"].detach().cpu())
-        self._val_surfaces.append(batch["surface"].detach().cpu())
+        self._val.add(logits, batch)
         return loss
 
     def on_validation_epoch_end(self) -> None:
-        if not self._val_scores:
-            return
-        scores = torch.cat(self._val_scores).numpy()
-        labels = torch.cat(self._val_labels).numpy()
-        surfaces = torch.cat(self._val_surfaces).numpy()
-        self._val_scores.clear()
-        self._val_labels.clear()
-        self._val_surfaces.clear()
-        auc = roc_auc(labels, scores)
-        if np.isfinite(auc):
-            self.log("val_auc", auc, prog_bar=True)
-        for index, name in enumerate(self.hparams["surfaces"]):
-            mask = surfaces == index
-            surface_auc = roc_auc(labels[mask], scores[mask])
-            if np.isfinite(surface_auc):
-                self.log(f"val_auc_{name}", surface_auc)
+        for name, value in self._val.aucs().items():
+            self.log(name, value, prog_bar=name == "val_auc")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.AdamW(
             self.parameters(), lr=self.hparams["lr"], weight_decay=self.hparams["weight_decay"]
         )
+
+
+class ValidationRows:
+    """Collects the valid slots' logits, labels and surfaces of a validation epoch for AUCs."""
+
+    def __init__(self, surfaces: Sequence[str]) -> None:
+        self.surfaces = list(surfaces)
+        self._parts: list[tuple[Tensor, Tensor, Tensor]] = []
+
+    def add(self, logits: Tensor, batch: dict[str, Tensor]) -> None:
+        valid = batch["valid"]
+        self._parts.append(
+            (logits[valid].detach().float().cpu(), batch["y"][valid].cpu(), batch["surface"][valid].cpu())
+        )
+
+    def aucs(self) -> dict[str, float]:
+        """``val_auc`` over every row and ``val_auc_<surface>`` per surface, where defined."""
+        if not self._parts:
+            return {}
+        scores, labels, surfaces = (torch.cat(part).numpy() for part in zip(*self._parts, strict=True))
+        self._parts.clear()
+        out = {"val_auc": roc_auc(labels, scores)}
+        for index, name in enumerate(self.surfaces):
+            mask = surfaces == index
+            out[f"val_auc_{name}"] = roc_auc(labels[mask], scores[mask])
+        return {name: float(value) for name, value in out.items() if np.isfinite(value)}
