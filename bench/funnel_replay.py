@@ -59,7 +59,7 @@ def replay_seed(
     with tempfile.TemporaryDirectory(prefix="replay-ranker-") as folder:
         export_ranker(full.model, folder, f"bench-seed{seed}")
         export_light_ranker(light.model, folder, f"bench-seed{seed}")
-        funnel.ranker, funnel.light = load_ranker(folder), load_light_ranker(folder)
+        funnel.ranker, funnel.bundle.light_ranker = load_ranker(folder), load_light_ranker(folder)
         started = time.perf_counter()
         results = evaluate_replay(funnel, test)
     return {

@@ -45,3 +45,10 @@ def cold_start_counts(counts: dict[str, int], share: float) -> ColdStartMix:
         extra = freed // len(NON_PERSONAL_SOURCES) + (1 if i < freed % len(NON_PERSONAL_SOURCES) else 0)
         out[name] = counts.get(name, 0) + extra
     return ColdStartMix(share, out)
+
+
+def source_counts(
+    configured: dict[str, int], interactions: int, known_to_model: bool, ramp: int
+) -> dict[str, int]:
+    """A request's candidates per source: the surface's counts, shifted for a cold user."""
+    return cold_start_counts(configured, personal_share(interactions, known_to_model, ramp)).counts

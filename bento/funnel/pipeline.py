@@ -20,10 +20,10 @@ from bento.bundle import ServingBundle
 from bento.caching import TTLCache
 from bento.features import OnlineFeatures
 from bento.funnel.candidates import affinity, fused_retrieval_score, merge_sources
-from bento.funnel.cold_start import cold_start_counts, personal_share
+from bento.funnel.cold_start import source_counts
 from bento.funnel.fallback import L0_FULL_RANKING, fallback_items
 from bento.funnel.rerank import REASONS, diversify
-from bento.funnel.retrieval import RetrievalContext, gather_sources, related_sources
+from bento.funnel.retrieval import RetrievalContext, related_sources, retrieve_candidates
 from bento.observability.stages import Laps, StageSink
 from bento.privacy.pseudonym import logged_user
 from bento.surfaces import ServingConfig
@@ -43,7 +43,6 @@ from contracts.slis import (
     STAGE_USER_FEATURES,
 )
 from training.candidates.cross_scores import (
-    ALS_SCORE,
     CO_INTERACTION_SCORE,
     CONTENT_SIMILARITY,
     CROSS_SCORES,
@@ -186,26 +185,12 @@ class Funnel:
             categories=list(user.get("user_top_categories") or []),
             segment=str(user.get("segment") or ""),
         )
-        sources = gather_sources(self.bundle, context, counts, excluded)
-        cands = merge_sources(sources, excluded).head(surface.max_candidates)
+        cands = retrieve_candidates(self.bundle, context, counts, excluded, surface.max_candidates)
         if cands.empty:
             return self._fallback(
                 request.user_id, user.get("segment"), request.page_size, "no candidates", excluded
             )
-        cands["retrieval_score"] = affinity(query, *self.bundle.item_vectors(cands["item_id"].tolist()))
         cands = self._with_catalogue(cands)
-        for name, values in source_scores(
-            self.bundle.sources.cross(), history, cands["item_id"].tolist()
-        ).items():
-            cands[name] = values
-        cands["fused_score"] = fused_retrieval_score(
-            [
-                cands["retrieval_score"].to_numpy(),
-                cands[ITEM_KNN_SCORE].to_numpy(),
-                cands[EASE_SCORE].to_numpy(),
-                cands[ALS_SCORE].to_numpy(),
-            ]
-        )
         laps.lap(STAGE_RETRIEVAL)
         level, reason, retrieved = L0_FULL_RANKING, None, len(cands)
         if not self.bundle.ranker_enabled:  # the gate found the ranker worse than retrieval order
@@ -228,12 +213,9 @@ class Funnel:
         return FunnelResult(page, retrieved, scored, level, reason)
 
     def _source_counts(self, user_id: str, user: dict, configured: dict[str, int]) -> dict[str, int]:
-        """The surface's counts, shifted towards popular and segment lists for a cold user."""
         interactions = len(self.bundle.history.get(user_id, ())) + int(user.get("session_events") or 0)
-        share = personal_share(
-            interactions, user_id in self.bundle.user_positions, self.config.cold_start.ramp_interactions
-        )
-        return cold_start_counts(configured, share).counts
+        known = user_id in self.bundle.user_positions
+        return source_counts(configured, interactions, known, self.config.cold_start.ramp_interactions)
 
     def _query(self, user_id: str, session_items: list[str]) -> np.ndarray | None:
         """User embedding, pulled towards the items of the live session (intent shift)."""

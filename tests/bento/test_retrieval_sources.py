@@ -62,6 +62,18 @@ def test_every_source_answers_for_a_user_with_history(bundle: ServingBundle) -> 
     assert "session" not in sources, "no live session, no session source"
 
 
+def test_the_collaborative_source_fills_its_count_past_excluded_items(bundle: ServingBundle) -> None:
+    user = next(iter(bundle.user_positions))
+    query = bundle.user_vector(user)
+    nearest = bundle.search(query[None, :], 30)[0][0]
+    excluded = set(nearest[:20])  # the user has seen the 20 items nearest to them
+    context = RetrievalContext("home_feed", query, [], [], [], [], "")
+    sources = gather_sources(bundle, context, {"collaborative": 20}, excluded)
+    assert len(sources["collaborative"]) == 20, "excluded neighbours must not shrink the list"
+    assert not set(sources["collaborative"]) & excluded
+    assert sources["collaborative"][:10] == nearest[20:30], "the next-nearest, in index order"
+
+
 def test_a_new_item_is_retrievable_from_its_side_features_on_day_one(bundle: ServingBundle) -> None:
     anchor = str(bundle.catalogue.index[0])
     row = bundle.catalogue.loc[anchor]

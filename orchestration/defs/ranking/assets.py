@@ -193,7 +193,7 @@ def _replay_rows(
         users = sorted(rng.choice(users, size=RANKER_POOL.max_users, replace=False).tolist())
     replay = load_replay(platform.settings, cut, seen, recent_before(events, cut), with_ranker=False)
     devices = replay.profiles["device"] if "device" in replay.profiles else pd.Series(dtype=str)
-    return pool_rows(replay.scored_candidates, devices, fresh, users, cut, RANKER_POOL, seed=platform.seed)
+    return pool_rows(replay.candidates, devices, fresh, users, cut, RANKER_POOL, seed=platform.seed)
 
 
 def _preference_rows(
@@ -212,7 +212,7 @@ def _preference_rows(
     seen, _ = label_window_positives(kept, cut)
     replay = load_replay(platform.settings, cut, seen, recent_before(kept, cut), with_ranker=False)
     devices = replay.profiles["device"] if "device" in replay.profiles else pd.Series(dtype=str)
-    rows = pool_rows(replay.scored_candidates, devices, liked, users, cut, RANKER_POOL, seed=platform.seed)
+    rows = pool_rows(replay.candidates, devices, liked, users, cut, RANKER_POOL, seed=platform.seed)
     return rows.assign(session_id=PREFERENCE_SESSION_PREFIX + rows["user_id"].astype(str))
 
 

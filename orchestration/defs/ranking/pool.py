@@ -39,7 +39,7 @@ def pool_rows(
     from the rest, each with its inverse sampling probability (``sample_weight``): the listwise
     loss's sampled-softmax correction.
 
-    ``candidates_of(user)`` is the replayed funnel's ``scored_candidates`` (``item_id`` and
+    ``candidates_of(user)`` is the replayed funnel's ``candidates`` (``item_id`` and
     ``retrieval_score``); ``devices`` maps user to profile device.
 
     A user whose label-window items were not retrieved teaches nothing about order and is skipped.

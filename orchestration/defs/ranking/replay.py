@@ -1,25 +1,30 @@
 """The serving funnel replayed offline at the label cut: retrieval, features, ranker, top-K.
 
-It uses the same pieces as the service (the bundle's retrieval sources, candidate merge, the
-item-to-item cross scores, ``ranker_inputs``, the light first stage and the full ranker), so the
-offline numbers describe what users would get, not a separate evaluation-only model. The ranker's
-training set uses its retrieval half too (``ranking.pool``): the ranker learns to order the very
-candidate lists it will be given. What it leaves out: the live session (there is none at the cut),
-trending and editorial lists (computed as of the end, they would leak the label window) and the
-re-ranking rules.
+Retrieval is the service's own (``bento.funnel.retrieval.retrieve_candidates``: the same sources,
+counts, cold-start mix, merge and candidate cap) over the staged bundle as it stood at the cut:
+the cut's user vectors, collaborative neighbours and ALS factors fitted before the cut, and only
+items that existed then. Features come from the batch snapshot at the cut and ``ranker_inputs``;
+the light first stage and the full ranker are the staged ones. The ranker's training rows
+(``ranking.pool``) come from the same retrieval, so it learns to order the very candidate lists it
+will be given. What it leaves out: the live session (there is none at the cut), trending,
+editorial and new-arrival lists (computed as of the end, they would leak the label window) and the
+re-ranking rules. The protocol evaluation (``evaluation.served``) runs the service's whole
+``Funnel`` instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from bento.funnel.candidates import affinity, fused_retrieval_score, merge_sources
+from bento.bundle import ServingBundle
+from bento.funnel.cold_start import source_counts
+from bento.funnel.retrieval import RetrievalContext, retrieve_candidates
 from bento.sources import RetrievalSources
-from bento.surfaces import SourceCounts, load_serving_config
+from bento.surfaces import SurfaceConfig, load_serving_config
 from contracts.features import SESSION_DEFAULTS, ranker_inputs
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from contracts.settings import PlatformSettings
@@ -30,13 +35,11 @@ from orchestration.defs.common.split import evaluation_users
 from orchestration.defs.common.warehouse import read_table
 from training.candidates.als import ALS_DIR, ALSFactors
 from training.candidates.cross_scores import (
-    ALS_SCORE,
-    EASE_SCORE,
+    CROSS_SCORES,
     HISTORY_ITEMS,
-    ITEM_KNN_SCORE,
     SEED_ITEMS,
     latest_first,
-    source_scores,
+    recent_items,
 )
 from training.candidates.ease import EASE_FILE, EASENeighbours
 from training.candidates.item_knn import ITEM_KNN_FILE, ItemKNNNeighbours
@@ -44,7 +47,7 @@ from training.evaluation.metrics import evaluate_topk
 from training.export import LoadedRanker, load_ranker
 from training.index.faiss_index import ItemIndex
 from training.light_ranker import WEIGHTS_FILE as LIGHT_WEIGHTS
-from training.light_ranker import LightRanker, keep_top, load_light_ranker
+from training.light_ranker import keep_top, load_light_ranker
 from training.recommenders.threads import torch_threads
 from training.retrieval import RetrievalArtifacts
 
@@ -53,82 +56,61 @@ RANKED = "ranked"  # candidates ordered by the light and full rankers
 RETRIEVAL_ORDER = "retrieval_order"  # the same candidates in fused retrieval order, rankers off
 PREFERENCE_HOLDOUT = "preference_holdout"  # the second held-out set (``split.hidden_preferences``)
 DEFAULT_HOUR = 12
+# Sources computed as of the end of the data: at the cut they would show the label window.
+LEAKY_SOURCES = ("trending", "editorial", "new_arrivals", "segment")
 
 
 @dataclass
 class OfflineFunnel:
-    artifacts: RetrievalArtifacts
-    index: ItemIndex
+    bundle: ServingBundle  # the staged bundle as of the cut (``cut_bundle``); history = ``seen``
     ranker: LoadedRanker | None  # None: retrieval only (building the ranker's own training rows)
     user_stats: pd.DataFrame  # indexed by user_id, snapshot at the cut
     item_stats: pd.DataFrame  # indexed by item_id, snapshot at the cut
     profiles: pd.DataFrame  # indexed by user_id
-    popular: list[str]
-    seen: dict[str, set[str]]
-    recent: dict[str, list[str]]  # each user's engagements before the cut, newest first
     now_ts: float
-    counts: SourceCounts  # the evaluated surface's, exactly as serving reads them
-    sources: RetrievalSources = field(default_factory=RetrievalSources)
-    light: LightRanker | None = None
-    full_rank: int = 0  # candidates the light stage passes on (0: the full ranker scores all)
+    surface: SurfaceConfig  # the evaluated surface's, exactly as serving reads it
+    ramp_interactions: int  # the service's cold-start ramp
 
-    def __post_init__(self) -> None:
-        self._user_pos = {u: i for i, u in enumerate(self.artifacts.user_ids)}
-        self._item_pos = pd.Series(range(len(self.artifacts.item_ids)), index=self.artifacts.item_ids)
+    @property
+    def seen(self) -> dict[str, set[str]]:
+        return self.bundle.history
+
+    @property
+    def popular(self) -> list[str]:
+        return self.bundle.lists.get("popular", [])
 
     def candidates(self, user: str) -> pd.DataFrame:
+        """The service's retrieval stage for ``user`` at the cut: ``item_id``, ``source``,
+        ``retrieval_score``, the cross scores and ``fused_score``."""
         seen = self.seen.get(user, set())
-        pos = self._user_pos.get(user)
-        sources: dict[str, list[str]] = {}
-        if pos is not None:
-            query = self.artifacts.user_embeddings[pos : pos + 1]
-            ids, _ = self.index.search(query, self.counts.collaborative + len(seen))
-            sources["collaborative"] = ids[0]
-        history = self.recent.get(user, [])
-        seeds = history[:SEED_ITEMS]
-        if history and self.sources.item_knn is not None:
-            sources["item_knn"] = self.sources.item_knn.top(history, self.counts.item_knn, seen)
-        if history and self.sources.ease is not None:
-            sources["ease"] = self.sources.ease.top(history, self.counts.ease, seen)
-        if history and self.sources.als is not None:
-            sources["als"] = self.sources.als.top(history, self.counts.als, seen)
-        if seeds and self.sources.co_interaction is not None:
-            sources["co_interaction"] = self.sources.co_interaction.for_items(
-                seeds, self.counts.co_interaction, seen
-            )
-        if seeds and self.sources.content is not None:
-            sources["content"] = self.sources.content.similar(seeds, self.counts.content, seen)
-        sources["popular"] = self.popular[: self.counts.popular + len(seen)]
-        merged = merge_sources(sources, excluded=seen)
-        # The sources were built from today's catalogue; at the cut only older items existed.
-        return merged[merged["item_id"].isin(self.item_stats.index)].reset_index(drop=True)
-
-    def scored_candidates(self, user: str) -> pd.DataFrame:
-        """The merged candidates with their two-tower ``retrieval_score`` (0 without embeddings)."""
-        cands = self.candidates(user)
-        positions = self._item_pos.reindex(cands["item_id"]).to_numpy()
-        known = ~np.isnan(positions)
-        vectors = np.zeros((len(cands), self.artifacts.item_embeddings.shape[1]), np.float32)
-        vectors[known] = self.artifacts.item_embeddings[positions[known].astype(int)]
-        pos = self._user_pos.get(user)
-        query = self.artifacts.user_embeddings[pos] if pos is not None else None
-        cands["retrieval_score"] = affinity(query, vectors, known)
-        return cands
+        history = recent_items((), self.bundle.recent.get(user, []), HISTORY_ITEMS)
+        context = RetrievalContext(
+            surface=EVAL_SURFACE,
+            query=self.bundle.user_vector(user),
+            session_items=(),
+            recent_items=history[:SEED_ITEMS],
+            history=history,
+            categories=(),
+            segment="",
+        )
+        configured = self.surface.candidates.model_dump()
+        configured.update(dict.fromkeys(LEAKY_SOURCES, 0))
+        known = user in self.bundle.user_positions
+        counts = source_counts(configured, len(seen), known, self.ramp_interactions)
+        excluded = seen | self.bundle.unavailable()
+        return retrieve_candidates(self.bundle, context, counts, excluded, self.surface.max_candidates)
 
     def rank(self, user: str, k: int, use_ranker: bool = True) -> list[str]:
-        cands = self.scored_candidates(user)
+        cands = self.candidates(user)
         if cands.empty:
             return []
-        raw = self.raw_features(user, cands)
         ids = cands["item_id"].to_numpy()
         if not use_ranker or self.ranker is None:  # the order the funnel serves without its rankers
-            fused = fused_retrieval_score(
-                [raw[name].to_numpy() for name in ("retrieval_score", ITEM_KNN_SCORE, EASE_SCORE, ALS_SCORE)]
-            )
-            return ids[np.argsort(-fused, kind="stable")[:k]].tolist()
-        inputs = ranker_inputs(raw)
-        if self.light is not None and 0 < self.full_rank < len(cands):
-            kept = keep_top(self.light.score(inputs, EVAL_SURFACE), self.full_rank)
+            return ids[np.argsort(-cands["fused_score"].to_numpy(), kind="stable")[:k]].tolist()
+        inputs = ranker_inputs(self.raw_features(user, cands))
+        light, full_rank = self.bundle.light_ranker, self.surface.full_rank
+        if light is not None and 0 < full_rank < len(cands):
+            kept = keep_top(light.score(inputs, EVAL_SURFACE), full_rank)
             ids, inputs = ids[kept], inputs[kept]
         scores = self.ranker.score(inputs, EVAL_SURFACE)
         order = np.argsort(-scores, kind="stable")[:k]
@@ -142,9 +124,8 @@ class OfflineFunnel:
         for name, value in SESSION_DEFAULTS.items():
             raw[name] = [value] * len(raw)
         raw["retrieval_score"] = cands["retrieval_score"].to_numpy()
-        history = self.recent.get(user, [])
-        for name, values in source_scores(self.sources.cross(), history, cands["item_id"].tolist()).items():
-            raw[name] = values
+        for name in CROSS_SCORES:  # computed with the retrieval, as in serving
+            raw[name] = cands[name].to_numpy()
         raw["now_ts"] = self.now_ts
         raw["hour_of_day"] = DEFAULT_HOUR
         raw["device"] = self.profiles["device"].get(user, "") if user in self.profiles.index else ""
@@ -171,6 +152,7 @@ def _sources_at_cut(settings: PlatformSettings) -> RetrievalSources:
     """The bundle's sources, with the collaborative neighbours (item kNN, EASE) and ALS factors
     swapped for those fitted before the cut (the served ones learned from the label window)."""
     sources = RetrievalSources.load(staging(settings.paths).root)
+    sources.trending = sources.editorial = None  # computed as of the end: leaky at the cut
     folder = cut_candidates_dir(settings.paths)
     knn, als, ease = folder / ITEM_KNN_FILE, folder / ALS_DIR, folder / EASE_FILE
     sources.item_knn = ItemKNNNeighbours.load(knn) if knn.exists() else None
@@ -190,6 +172,42 @@ def _snapshot(frame: pd.DataFrame, at: pd.Timestamp, key: str) -> pd.DataFrame:
     return frame[stamps == at].drop(columns="event_timestamp").set_index(key)
 
 
+def cut_bundle(
+    settings: PlatformSettings,
+    item_stats: pd.DataFrame,
+    seen: dict[str, set[str]],
+    recent: dict[str, list[str]],
+    cut: pd.Timestamp,
+    with_ranker: bool,
+) -> ServingBundle:
+    """The staged bundle as the service would hold it at the cut: the cut's user vectors, the
+    sources fitted before it (minus the leaky lists), popularity and availability at the cut."""
+    area = staging(settings.paths)
+    artifacts = RetrievalArtifacts.load(area.retrieval)
+    catalogue = read_table(settings.paths, "items").set_index("item_id")
+    not_yet = frozenset(catalogue.index[~catalogue.index.isin(item_stats.index)])
+    in_stock = item_stats[item_stats["item_in_stock"]]
+    light = with_ranker and (area.ranker / LIGHT_WEIGHTS).exists()
+    return ServingBundle(
+        root=area.root,
+        model_version="replay",
+        features_as_of=cut.to_pydatetime(),
+        user_positions={u: i for i, u in enumerate(artifacts.user_ids)},
+        user_embeddings=artifacts.user_embeddings,
+        item_positions=pd.Series(np.arange(len(artifacts.item_ids)), index=artifacts.item_ids),
+        item_embeddings=artifacts.item_embeddings,
+        index=ItemIndex.load(area.index),
+        catalogue=catalogue,
+        history=seen,
+        recent=recent,
+        lists={"popular": in_stock.sort_values("item_popularity", ascending=False).index.tolist()},
+        segment_lists={},
+        light_ranker=load_light_ranker(area.ranker) if light else None,
+        sources=_sources_at_cut(settings),
+        availability=lambda: not_yet,  # items created after the cut did not exist yet
+    )
+
+
 def load_replay(
     settings: PlatformSettings,
     cut: pd.Timestamp,
@@ -199,28 +217,19 @@ def load_replay(
 ) -> OfflineFunnel:
     """The staged bundle's funnel as of ``cut``; without the rankers when they are not trained yet."""
     paths = settings.paths
-    area = staging(paths)
     item_stats = _snapshot(pd.read_parquet(paths.features / "item_stats.parquet"), cut, "item_id")
-    in_stock = item_stats[item_stats["item_in_stock"]]
     user_stats = _snapshot(pd.read_parquet(paths.features / "user_stats.parquet"), cut, "user_id")
     activity = _snapshot(pd.read_parquet(paths.features / "user_activity.parquet"), cut, "user_id")
-    light = with_ranker and (area.ranker / LIGHT_WEIGHTS).exists()
-    surface = load_serving_config(settings.surfaces_file).surface(EVAL_SURFACE)
+    serving = load_serving_config(settings.surfaces_file)
     return OfflineFunnel(
-        artifacts=RetrievalArtifacts.load(area.retrieval),
-        index=ItemIndex.load(area.index),
-        ranker=load_ranker(area.ranker) if with_ranker else None,
+        bundle=cut_bundle(settings, item_stats, seen, recent, cut, with_ranker),
+        ranker=load_ranker(staging(paths).ranker) if with_ranker else None,
         user_stats=user_stats.join(activity, how="outer"),
         item_stats=item_stats,
         profiles=read_table(paths, "users").set_index("user_id"),
-        popular=in_stock.sort_values("item_popularity", ascending=False).index.tolist(),
-        seen=seen,
-        recent=recent,
         now_ts=cut.timestamp(),
-        counts=surface.candidates,
-        sources=_sources_at_cut(settings),
-        light=load_light_ranker(area.ranker) if light else None,
-        full_rank=surface.full_rank,
+        surface=serving.surface(EVAL_SURFACE),
+        ramp_interactions=serving.cold_start.ramp_interactions,
     )
 
 
