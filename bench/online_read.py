@@ -142,7 +142,6 @@ def time_reads(
 
 def measure(store: Any, home: Path, args: argparse.Namespace) -> dict[str, Any]:
     from bento.features import OnlineFeatures
-    from bento.surfaces import load_serving_config
     from contracts.settings import load_settings
     from feature_repo.store import apply_definitions
 
@@ -162,7 +161,7 @@ def measure(store: Any, home: Path, args: argparse.Namespace) -> dict[str, Any]:
     # Without the cache there is nothing to warm: the same timed requests after a short warmup.
     short = min(args.warmup, UNCACHED_WARMUP)
     uncached_batch = (batch[args.warmup - short :], short)
-    cache = load_serving_config(load_settings().surfaces_file).caches.item_features  # as configured
+    cache = load_settings().funnel().caches.item_features  # as configured
     cached = OnlineFeatures(store, item_ttl_s=cache.ttl_s, item_capacity=cache.capacity)
     with_cache = time_reads(cached, batch, args.warmup)
     floor = []  # the same candidates again: every item a hit, what the cache itself costs

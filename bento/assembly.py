@@ -19,7 +19,7 @@ from bento.caching import TTLCache
 from bento.features import OnlineFeatures
 from bento.funnel.pipeline import Funnel, FunnelResult, ScoreFn
 from bento.observability.stages import StageSink
-from bento.surfaces import ServingConfig, load_serving_config
+from contracts.funnel_config import FunnelConfig
 from contracts.settings import PlatformSettings
 from feature_repo.store import open_store
 from training.candidates.trending import TRENDING_FILE
@@ -33,7 +33,7 @@ class AssembledFunnel:
     bundle: ServingBundle
     store: FeatureStore
     features: OnlineFeatures
-    serving: ServingConfig
+    serving: FunnelConfig
     funnel: Funnel
 
 
@@ -60,7 +60,7 @@ def assemble_funnel(
         bundle_root, live_trending_file=settings.paths.live_candidates / TRENDING_FILE
     )
     store = open_store(settings)
-    serving = load_serving_config(settings.surfaces_file)
+    serving = settings.funnel()
     items, results = serving.caches.item_features, serving.caches.results
     features = OnlineFeatures(
         store, items.ttl_s, items.capacity, on_item_lookup=on_item_lookup, on_defaults=on_defaults

@@ -14,7 +14,7 @@ import pandas as pd
 
 from bento.sources import RetrievalSources
 from training.candidates.content import ContentIndex
-from training.candidates.cross_scores import HISTORY_ITEMS, latest_first
+from training.candidates.cross_scores import latest_first
 from training.index.faiss_index import ItemIndex
 from training.light_ranker import WEIGHTS_FILE, LightRanker, load_light_ranker
 from training.retrieval import SERVED_USER_EMBEDDINGS_FILE, USER_EMBEDDINGS_FILE
@@ -70,7 +70,7 @@ class ServingBundle:
             index=ItemIndex.load(root / "index"),
             catalogue=pd.read_parquet(root / "catalogue.parquet").set_index("item_id"),
             history=history.groupby("user_id")["item_id"].agg(set).to_dict(),
-            recent=latest_first(history, HISTORY_ITEMS),
+            recent=latest_first(history),
             lists={k: v for k, v in fallbacks.items() if k != "segments"},
             segment_lists=fallbacks.get("segments", {}),
             light_ranker=(

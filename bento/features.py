@@ -15,7 +15,6 @@ from feast import FeatureStore
 from feast.data_source import PushMode
 
 from bento.caching import TTLCache
-from bento.surfaces import CachesConfig
 from contracts.features import (
     ITEM_STATS_FEATURES,
     ITEM_STATS_VIEW,
@@ -31,6 +30,7 @@ from contracts.features import (
     USER_STATS_FEATURES,
     USER_STATS_VIEW,
 )
+from contracts.funnel_config import CachesConfig
 
 USER_REFS = (
     [f"{USER_STATS_VIEW}:{f}" for f in USER_STATS_FEATURES]

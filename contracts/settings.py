@@ -6,11 +6,14 @@ configuration and the production profile is configuration only (see ``config/pro
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from contracts.funnel_config import FUNNEL_FILE, FunnelConfig, load_funnel_config
 
 WorldSize = Literal["tiny", "demo", "large"]
 SourceKind = Literal["demo", "movielens", "interactions"]
@@ -102,7 +105,16 @@ class PlatformSettings(BaseModel):
     paths: PlatformPaths
     source: SourceConfig = Field(default_factory=SourceConfig)
     feast_repo: Path = REPO_ROOT / "feature_repo"
-    surfaces_file: Path = REPO_ROOT / "config" / "surfaces.yaml"
+    funnel_file: Path = FUNNEL_FILE
+
+    def funnel(self) -> FunnelConfig:
+        """The funnel's configuration tree, read once per process (again only if the file changes)."""
+        return _funnel_config(self.funnel_file, self.funnel_file.stat().st_mtime_ns)
+
+
+@functools.cache
+def _funnel_config(path: Path, mtime_ns: int) -> FunnelConfig:
+    return load_funnel_config(path)
 
 
 def load_settings(environ: dict[str, str] | None = None) -> PlatformSettings:

@@ -22,6 +22,7 @@ from training.data.ranking import RankingDataModule
 from training.evaluation.metrics import roc_auc
 from training.models.ranking.light import LightRankerModel
 from training.models.ranking.ranker import RankerBag, RankerModel
+from training.recommenders.threads import torch_threads
 from training.trainer import make_trainer
 
 SCORE_BATCH = 65_536
@@ -67,7 +68,7 @@ def _fit(
     datamodule.setup("fit")
     set_standardization(*datamodule.input_stats())
     best = KeepBestWeights("val_loss")
-    with tempfile.TemporaryDirectory(prefix="ranker_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ranker_") as tmp, torch_threads(config.torch_threads):
         trainer = make_trainer(
             max_epochs=config.max_epochs, max_steps=max_steps, progress=progress, root_dir=tmp
         )

@@ -26,7 +26,6 @@ from bento.funnel.rerank import REASONS, diversify
 from bento.funnel.retrieval import RetrievalContext, related_sources, retrieve_candidates
 from bento.observability.stages import Laps, StageSink
 from bento.privacy.pseudonym import logged_user
-from bento.surfaces import ServingConfig
 from contracts.api import (
     RecommendedItem,
     RecommendRequest,
@@ -35,6 +34,7 @@ from contracts.api import (
     ResponseMetadata,
 )
 from contracts.features import ranker_inputs
+from contracts.funnel_config import FunnelConfig
 from contracts.slis import (
     STAGE_CANDIDATE_FEATURES,
     STAGE_RERANK,
@@ -47,9 +47,7 @@ from training.candidates.cross_scores import (
     CONTENT_SIMILARITY,
     CROSS_SCORES,
     EASE_SCORE,
-    HISTORY_ITEMS,
     ITEM_KNN_SCORE,
-    SEED_ITEMS,
     recent_items,
     source_scores,
 )
@@ -58,7 +56,6 @@ from training.light_ranker import keep_top
 log = logging.getLogger(__name__)
 ScoreFn = Callable[[np.ndarray, str], np.ndarray]
 L1_DEGRADED = 1  # ranked on cached/default features, or retrieval order when the ranker fails
-SESSION_QUERY_WEIGHT = 0.5
 # similarity to an item
 RELATED_SIGNALS = (CONTENT_SIMILARITY, CO_INTERACTION_SCORE, ITEM_KNN_SCORE, EASE_SCORE)
 JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S = 100_000, 60.0  # far longer than the updater's lag
@@ -84,7 +81,7 @@ class Funnel:
         bundle: ServingBundle,
         features: OnlineFeatures,
         score: ScoreFn,
-        config: ServingConfig,
+        config: FunnelConfig,
         results: TTLCache[FunnelResult] | None = None,
         clock: Callable[[], datetime] | None = None,
         on_stage: StageSink | None = None,
@@ -141,19 +138,19 @@ class Funnel:
         vectors, known = self.bundle.item_vectors([anchor])
         excluded = {anchor} | self.bundle.unavailable()
         try:
-            sources = related_sources(self.bundle, anchor, self.config.related_neighbours)
+            sources = related_sources(self.bundle, anchor, self.config.related.neighbours)
             cands = merge_sources(sources, excluded)
             ids = cands["item_id"].tolist()
             anchor_vector = vectors[0] if known[0] else None
             cands["retrieval_score"] = affinity(anchor_vector, *self.bundle.item_vectors(ids))
             # Each neighbour source's similarity to the anchor, fused by rank: the content and
             # collaborative lists carry an item the two-tower barely knows (one written today).
-            near = source_scores(self.bundle.sources.cross(), [anchor], ids)
+            near = source_scores(self.bundle.sources.cross(), [anchor], ids, seed_items=1)
             cands["score"] = fused_retrieval_score(
                 [cands["retrieval_score"].to_numpy(), *(near[name] for name in RELATED_SIGNALS)]
             )
             cands = self._with_catalogue(cands)
-            rules = self.config.surface("related_items").rules.to_rules()
+            rules = self.config.surface("related_items").rules
             page = diversify(cands, rules, request.page_size)
             result = FunnelResult(page, len(cands), 0, L1_DEGRADED, None)
         except Exception as error:
@@ -175,17 +172,19 @@ class Funnel:
         )
         query = self._query(request.user_id, session_items)
         counts = self._source_counts(request.user_id, user, surface.candidates.model_dump())
-        history = recent_items(session_items, self.bundle.recent.get(request.user_id, []), HISTORY_ITEMS)
+        windows = self.config.history
+        past = self.bundle.recent.get(request.user_id, [])
+        history = recent_items(session_items, past, windows.history_items)
         context = RetrievalContext(
             surface=request.surface,
             query=query,
             session_items=list(reversed(session_items)),
-            recent_items=history[:SEED_ITEMS],
+            recent_items=history[: windows.seed_items],
             history=history,
             categories=list(user.get("user_top_categories") or []),
             segment=str(user.get("segment") or ""),
         )
-        cands = retrieve_candidates(self.bundle, context, counts, excluded, surface.max_candidates)
+        cands = retrieve_candidates(self.bundle, context, counts, excluded, surface.max_candidates, windows)
         if cands.empty:
             return self._fallback(
                 request.user_id, user.get("segment"), request.page_size, "no candidates", excluded
@@ -195,7 +194,7 @@ class Funnel:
         level, reason, retrieved = L0_FULL_RANKING, None, len(cands)
         if not self.bundle.ranker_enabled:  # the gate found the ranker worse than retrieval order
             cands["score"] = cands["fused_score"]
-            page = diversify(cands, surface.rules.to_rules(), request.page_size)
+            page = diversify(cands, surface.rules, request.page_size)
             laps.lap(STAGE_RERANK)
             return FunnelResult(page, retrieved, 0, level, reason)
         try:
@@ -208,7 +207,7 @@ class Funnel:
             log.exception("ranker failed; ordering by retrieval score")
             cands["score"] = cands["fused_score"]
             level, reason, scored = L1_DEGRADED, f"ranker: {type(error).__name__}: {error}", 0
-        page = diversify(cands, surface.rules.to_rules(), request.page_size)
+        page = diversify(cands, surface.rules, request.page_size)
         laps.lap(STAGE_RERANK)
         return FunnelResult(page, retrieved, scored, level, reason)
 
@@ -224,9 +223,8 @@ class Funnel:
         if not known.any():
             return base
         session = vectors[known].mean(axis=0)
-        query = (
-            session if base is None else (1 - SESSION_QUERY_WEIGHT) * base + SESSION_QUERY_WEIGHT * session
-        )
+        pull = self.config.history.session_query_weight
+        query = session if base is None else (1 - pull) * base + pull * session
         return (query / max(float(np.linalg.norm(query)), 1e-9)).astype(np.float32)
 
     def _ranked(

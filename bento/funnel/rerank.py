@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
+
+from contracts.funnel_config import RulesConfig
 
 REASONS = {
     "collaborative": "Picked for you from people with similar taste",
@@ -24,16 +24,7 @@ REASONS = {
 }
 
 
-@dataclass(frozen=True)
-class RerankRules:
-    """Per-surface rules (loaded from config/surfaces.yaml)."""
-
-    max_per_category: int = 3
-    max_sponsored: int = 1
-    category_window: int = 10
-
-
-def diversify(scored: pd.DataFrame, rules: RerankRules, page_size: int) -> pd.DataFrame:
+def diversify(scored: pd.DataFrame, rules: RulesConfig, page_size: int) -> pd.DataFrame:
     """Greedy by score: at most ``max_per_category`` of a category in each window of
     ``category_window`` positions and at most ``max_sponsored`` sponsored items. Items held back
     fill the page if it runs short (sponsored excepted), so the caps never empty a slot."""

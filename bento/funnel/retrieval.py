@@ -17,11 +17,11 @@ import pandas as pd
 
 from bento.bundle import ServingBundle
 from bento.funnel.candidates import affinity, fused_retrieval_score, merge_sources
+from contracts.funnel_config import HistoryConfig
 from training.candidates.cross_scores import ALS_SCORE, EASE_SCORE, ITEM_KNN_SCORE, source_scores
 
 # The collaborative signals whose rank shares make the funnel's order without a ranker.
 FUSED_SIGNALS = ("retrieval_score", ITEM_KNN_SCORE, EASE_SCORE, ALS_SCORE)
-OVERFETCH = 2
 
 
 @dataclass(frozen=True)
@@ -37,24 +37,32 @@ class RetrievalContext:
     segment: str
 
 
-def _search(bundle: ServingBundle, query: np.ndarray, count: int, excluded: set[str]) -> list[str]:
+def _search(
+    bundle: ServingBundle, query: np.ndarray, count: int, excluded: set[str], overfetch: int
+) -> list[str]:
     """``count`` index neighbours the user may be shown: it looks further for the excluded ones
-    (a long history would otherwise empty the list), up to ``OVERFETCH`` times ``count``."""
-    found = bundle.search(query, count + min(len(excluded), OVERFETCH * count))[0][0]
+    (a long history would otherwise empty the list), up to ``overfetch`` times ``count``."""
+    found = bundle.search(query, count + min(len(excluded), overfetch * count))[0][0]
     return [item for item in found if item not in excluded][:count]
 
 
 def gather_sources(
-    bundle: ServingBundle, ctx: RetrievalContext, counts: dict[str, int], excluded: set[str]
+    bundle: ServingBundle,
+    ctx: RetrievalContext,
+    counts: dict[str, int],
+    excluded: set[str],
+    overfetch: int = HistoryConfig().overfetch,
 ) -> dict[str, list[str]]:
     sources: dict[str, list[str]] = {}
     extra = bundle.sources
     if ctx.query is not None and counts.get("collaborative"):
-        sources["collaborative"] = _search(bundle, ctx.query[None, :], counts["collaborative"], excluded)
+        sources["collaborative"] = _search(
+            bundle, ctx.query[None, :], counts["collaborative"], excluded, overfetch
+        )
     if ctx.session_items and counts.get("session"):
         vector, known = bundle.item_vectors(list(ctx.session_items[:1]))
         if known[0]:
-            sources["session"] = _search(bundle, vector, counts["session"], excluded)
+            sources["session"] = _search(bundle, vector, counts["session"], excluded, overfetch)
     if ctx.recent_items and extra.co_interaction is not None and counts.get("co_interaction"):
         sources["co_interaction"] = extra.co_interaction.for_items(
             ctx.recent_items, counts["co_interaction"], exclude=excluded
@@ -91,6 +99,7 @@ def retrieve_candidates(
     counts: dict[str, int],
     excluded: set[str],
     max_candidates: int,
+    windows: HistoryConfig,
 ) -> pd.DataFrame:
     """The retrieval stage: every source, merged and capped, with each candidate's retrieval
     scores (two-tower ``retrieval_score``, the cross scores of ``ctx.history``, ``fused_score``).
@@ -98,11 +107,11 @@ def retrieve_candidates(
     One function for the service and the offline replay, so the ranker learns, and is measured,
     on the candidate lists serving hands it.
     """
-    sources = gather_sources(bundle, ctx, counts, excluded)
+    sources = gather_sources(bundle, ctx, counts, excluded, windows.overfetch)
     cands = merge_sources(sources, excluded).head(max_candidates).reset_index(drop=True)
     ids = cands["item_id"].tolist()
     cands["retrieval_score"] = affinity(ctx.query, *bundle.item_vectors(ids))
-    for name, values in source_scores(bundle.sources.cross(), ctx.history, ids).items():
+    for name, values in source_scores(bundle.sources.cross(), ctx.history, ids, windows.seed_items).items():
         cands[name] = values
     cands["fused_score"] = fused_retrieval_score([cands[name].to_numpy() for name in FUSED_SIGNALS])
     return cands

@@ -11,7 +11,6 @@ from bento.bundle import ServingBundle
 from bento.features import OnlineFeatures
 from bento.funnel.fallback import L3_SEGMENT, L4_GLOBAL
 from bento.funnel.pipeline import L1_DEGRADED, Funnel
-from bento.surfaces import load_serving_config
 from contracts.api import RecommendRequest
 from contracts.settings import load_settings
 from feature_repo.store import open_store
@@ -33,7 +32,7 @@ def features(tiny_platform) -> OnlineFeatures:
 
 
 def funnel(bundle: ServingBundle, features: OnlineFeatures, score) -> Funnel:
-    return Funnel(bundle, features, score, load_serving_config(load_settings().surfaces_file))
+    return Funnel(bundle, features, score, load_settings().funnel())
 
 
 def some_user(bundle: ServingBundle) -> str:

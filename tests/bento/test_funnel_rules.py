@@ -4,7 +4,8 @@ import pandas as pd
 
 from bento.funnel.candidates import merge_sources
 from bento.funnel.fallback import L3_SEGMENT, L4_GLOBAL, fallback_items
-from bento.funnel.rerank import RerankRules, diversify
+from bento.funnel.rerank import diversify
+from contracts.funnel_config import RulesConfig
 
 
 def test_merge_dedups_keeps_most_personal_source_and_drops_excluded() -> None:
@@ -38,20 +39,20 @@ def scored(categories: list[str], sponsored: list[bool] | None = None) -> pd.Dat
 
 
 def test_diversity_cap_limits_a_category_in_the_window() -> None:
-    page = diversify(scored(["a"] * 6 + ["b", "c", "d", "e"]), RerankRules(max_per_category=2), page_size=6)
+    page = diversify(scored(["a"] * 6 + ["b", "c", "d", "e"]), RulesConfig(max_per_category=2), page_size=6)
     assert page["category"].tolist()[:6].count("a") <= 2
     assert page["position"].tolist() == list(range(1, 7))
     assert page["reason"].notna().all()
 
 
 def test_cap_never_leaves_an_empty_slot() -> None:
-    page = diversify(scored(["a"] * 8), RerankRules(max_per_category=2), page_size=5)
+    page = diversify(scored(["a"] * 8), RulesConfig(max_per_category=2), page_size=5)
     assert len(page) == 5
 
 
 def test_sponsored_items_are_capped() -> None:
     page = diversify(
-        scored(["a", "b", "c", "d"], [True, True, False, False]), RerankRules(max_sponsored=1), 4
+        scored(["a", "b", "c", "d"], [True, True, False, False]), RulesConfig(max_sponsored=1), 4
     )
     assert int(page["sponsored"].sum()) == 1
 

@@ -9,7 +9,6 @@ import numpy as np
 from bento.bundle import ServingBundle
 from bento.features import OnlineFeatures
 from bento.funnel.pipeline import Funnel
-from bento.surfaces import load_serving_config
 from contracts.api import RecommendRequest
 from contracts.settings import load_settings
 from feature_repo.store import open_store
@@ -28,7 +27,7 @@ def test_the_light_stage_passes_only_full_rank_candidates_to_the_ranker(tiny_pla
         seen.append(len(x))
         return ranker.score(x, surface)
 
-    config = load_serving_config(settings.surfaces_file)
+    config = settings.funnel()
     funnel = Funnel(bundle, OnlineFeatures(open_store(settings)), score, config)
     user = next(iter(sorted(bundle.history)))
     reply = funnel.recommend(RecommendRequest(user_id=user, page_size=10))
@@ -46,7 +45,7 @@ def test_an_engaged_item_is_hidden_before_its_session_push_lands(tiny_platform) 
     settings = load_settings()
     bundle = ServingBundle.load(settings.paths.artifacts / "staging")
     ranker = load_ranker(Path(bundle.root) / "ranker")
-    config = load_serving_config(settings.surfaces_file)
+    config = settings.funnel()
     funnel = Funnel(bundle, OnlineFeatures(open_store(settings)), ranker.score, config)
     user = sorted(bundle.history)[1]
     first = funnel.recommend(RecommendRequest(user_id=user, page_size=10))

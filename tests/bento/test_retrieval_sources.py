@@ -13,7 +13,6 @@ from bento.features import OnlineFeatures
 from bento.funnel.pipeline import Funnel
 from bento.funnel.retrieval import RetrievalContext, gather_sources
 from bento.live_index import LiveIndexWatcher
-from bento.surfaces import load_serving_config
 from contracts.api import RecommendRequest, RelatedRequest
 from contracts.settings import load_settings
 from feature_repo.store import open_store
@@ -31,7 +30,7 @@ def bundle(tiny_platform) -> ServingBundle:
 def funnel(bundle: ServingBundle) -> Funnel:
     settings = load_settings()
     ranker = load_ranker(Path(bundle.root) / "ranker")
-    config = load_serving_config(settings.surfaces_file)
+    config = settings.funnel()
     return Funnel(bundle, OnlineFeatures(open_store(settings)), ranker.score, config)
 
 
@@ -43,12 +42,12 @@ def test_every_source_answers_for_a_user_with_history(bundle: ServingBundle) -> 
     history = bundle.history[user]
     recent = bundle.recent[user]
     assert set(recent) == history, "the newest-first history holds every engagement of a light user"
-    counts = load_serving_config(load_settings().surfaces_file).surface("home_feed").candidates.model_dump()
+    counts = load_settings().funnel().surface("home_feed").candidates.model_dump()
     context = RetrievalContext(
         surface="home_feed",
         query=bundle.user_vector(user),
         session_items=[],
-        recent_items=recent_items([], recent),
+        recent_items=recent_items([], recent, load_settings().funnel().history.seed_items),
         history=recent,
         categories=[],
         segment="",

@@ -16,7 +16,6 @@ from bento.bundle import ServingBundle
 from bento.features import OnlineFeatures
 from bento.funnel.pipeline import Funnel
 from bento.observability.metrics import ServingMetrics
-from bento.surfaces import load_serving_config
 from contracts import slis
 from contracts.api import RecommendRequest
 from contracts.settings import load_settings
@@ -56,7 +55,7 @@ def test_funnel_stages_levels_nan_and_defaults_reach_the_alert_rules(bundle: Ser
     registry = CollectorRegistry()
     metrics = ServingMetrics(registry)
     metrics.prime(["home_feed", "related_items"])
-    config = load_serving_config(load_settings().surfaces_file)
+    config = load_settings().funnel()
     ranker = load_ranker(Path(bundle.root) / "ranker")
 
     def scored(score):
@@ -119,7 +118,7 @@ def test_fallback_levels_three_and_four_are_counted_and_warned(bundle: ServingBu
 
     registry = CollectorRegistry()
     metrics = ServingMetrics(registry)
-    config = load_serving_config(load_settings().surfaces_file)
+    config = load_settings().funnel()
     broken = ServingBundle(**{**vars(bundle), "index": BrokenIndex()})  # type: ignore[arg-type]
     funnel = Funnel(broken, OnlineFeatures(open_store(load_settings())), lambda x, s: x[:, 0], config)
     level = serve(funnel, metrics, sorted(bundle.history)[0])

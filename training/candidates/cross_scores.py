@@ -15,6 +15,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from contracts.funnel_config import HistoryConfig
 from training.candidates.als import ALSFactors
 from training.candidates.co_interaction import CoInteractionNeighbours
 from training.candidates.content import ContentIndex
@@ -27,11 +28,9 @@ ITEM_KNN_SCORE: Final = "item_knn_score"
 ALS_SCORE: Final = "als_score"
 EASE_SCORE: Final = "ease_score"
 CROSS_SCORES: Final = (CO_INTERACTION_SCORE, CONTENT_SIMILARITY, ITEM_KNN_SCORE, ALS_SCORE, EASE_SCORE)
-SEED_ITEMS: Final = 10  # recent items that seed the co-interaction and content sources
-HISTORY_ITEMS: Final = 200  # latest engagements that score the collaborative neighbours
 
 
-def recent_items(session_items: Sequence[str], history: Sequence[str], limit: int = SEED_ITEMS) -> list[str]:
+def recent_items(session_items: Sequence[str], history: Sequence[str], limit: int) -> list[str]:
     """Session items newest first, then the user's history newest first, up to ``limit``.
 
     ``history`` must already be ordered newest first (``latest_first``): the item-to-item sources
@@ -74,15 +73,15 @@ class CrossSources:
 
 
 def source_scores(
-    sources: CrossSources, history: Sequence[str], candidates: Sequence[str]
+    sources: CrossSources, history: Sequence[str], candidates: Sequence[str], seed_items: int
 ) -> dict[str, np.ndarray]:
     """Each cross score per candidate; 0 where a source is absent or does not reach it.
 
-    ``history`` is ``recent_items(session, past, HISTORY_ITEMS)``: its first ``SEED_ITEMS`` seed
+    ``history`` is ``recent_items(session, past, history_items)``: its first ``seed_items`` seed
     the co-interaction and content neighbours, all of it scores the collaborative neighbours and
-    folds into the ALS user vector.
+    folds into the ALS user vector (``HistoryConfig``).
     """
-    seeds = list(history[:SEED_ITEMS])
+    seeds = list(history[:seed_items])
     out: dict[str, np.ndarray] = {}
     for name, source in (
         (CO_INTERACTION_SCORE, sources.co_interaction),
@@ -106,6 +105,7 @@ def row_source_scores(
     session_items: Sequence[Sequence[str] | None],
     item_ids: Sequence[str],
     history: Mapping[str, Sequence[str]],
+    windows: HistoryConfig,
 ) -> dict[str, np.ndarray]:
     """:func:`source_scores` for labelled training rows, each with its own history (the row's
     session before it, then the user's past, newest first); rows sharing a history are scored
@@ -114,10 +114,10 @@ def row_source_scores(
     groups: dict[tuple[str, ...], list[int]] = {}
     for row, (user, session) in enumerate(zip(user_ids, session_items, strict=True)):
         past = history.get(user, ())
-        key = tuple(recent_items(list(session if session is not None else []), past, HISTORY_ITEMS))
+        key = tuple(recent_items(list(session if session is not None else []), past, windows.history_items))
         groups.setdefault(key, []).append(row)
     items = np.asarray(item_ids, dtype=object)
     for key, rows in groups.items():
-        for name, values in source_scores(sources, key, items[rows].tolist()).items():
+        for name, values in source_scores(sources, key, items[rows].tolist(), windows.seed_items).items():
             out[name][rows] = values
     return out

@@ -64,13 +64,6 @@ class RankerPoolConfig(BaseModel):
     max_positives: int = 20
 
 
-class FallbackConfig(BaseModel):
-    global_size: int = 500
-    segment_size: int = 200
-    trending_size: int = 300
-    new_arrivals_size: int = 100
-
-
 class FreshnessConfig(BaseModel):
     """Alert windows: the loop is stale when a derived asset is older than these."""
 
@@ -81,5 +74,4 @@ class FreshnessConfig(BaseModel):
 SPLIT = SplitConfig()
 RETRIEVAL = RetrievalServingConfig()
 RANKER_POOL = RankerPoolConfig()
-FALLBACKS = FallbackConfig()
 FRESHNESS = FreshnessConfig()

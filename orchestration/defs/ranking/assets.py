@@ -14,6 +14,7 @@ from contracts.features import (
     USER_STATS_VIEW,
     ranker_inputs,
 )
+from contracts.funnel_config import HistoryConfig
 from contracts.settings import PlatformPaths
 from orchestration.defs.candidate_generation.assets import (
     als_factors,
@@ -44,7 +45,7 @@ from orchestration.defs.ranking.replay import label_window_positives, load_repla
 from training.candidates.als import ALS_DIR, ALSFactors
 from training.candidates.co_interaction import NEIGHBOURS_FILE, CoInteractionNeighbours
 from training.candidates.content import ContentIndex
-from training.candidates.cross_scores import HISTORY_ITEMS, CrossSources, latest_first, row_source_scores
+from training.candidates.cross_scores import CrossSources, latest_first, row_source_scores
 from training.candidates.ease import EASE_FILE, EASENeighbours
 from training.candidates.item_knn import ITEM_KNN_FILE, ItemKNNNeighbours
 from training.config import RankerConfig
@@ -74,7 +75,7 @@ def retrieval_scores(artifacts: RetrievalArtifacts, users: pd.Series, items: pd.
 
 
 def item_to_item_scores(
-    rows: pd.DataFrame, paths: PlatformPaths, kept: pd.DataFrame, cut: pd.Timestamp
+    rows: pd.DataFrame, paths: PlatformPaths, kept: pd.DataFrame, cut: pd.Timestamp, windows: HistoryConfig
 ) -> dict[str, np.ndarray]:
     """Each cross score of each row's item from the history serving would have used then: the
     row's session before it, then the user's engagements before the cut, newest first, from
@@ -89,9 +90,9 @@ def item_to_item_scores(
         als=ALSFactors.load(at_cut / ALS_DIR) if (at_cut / ALS_DIR).exists() else None,
         ease=EASENeighbours.load(ease_path) if ease_path.exists() else None,
     )
-    history = latest_first(positive_events(kept[kept["timestamp"] < cut]), HISTORY_ITEMS)
+    history = latest_first(positive_events(kept[kept["timestamp"] < cut]), windows.history_items)
     users, items = rows["user_id"].tolist(), rows["item_id"].tolist()
-    return row_source_scores(sources, users, rows["session_item_ids"].tolist(), items, history)
+    return row_source_scores(sources, users, rows["session_item_ids"].tolist(), items, history, windows)
 
 
 @dg.asset(
@@ -151,7 +152,9 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
     joined["retrieval_score"] = retrieval_scores(
         RetrievalArtifacts.load(staging(paths).retrieval), joined["user_id"], joined["item_id"]
     )
-    joined = joined.assign(**item_to_item_scores(joined, paths, kept, split.cut))
+    joined = joined.assign(
+        **item_to_item_scores(joined, paths, kept, split.cut, platform.settings.funnel().history)
+    )
     joined["now_ts"] = pd.to_datetime(joined["event_timestamp"], utc=True).map(pd.Timestamp.timestamp)
     session = joined["session_id"].astype(str)
     joined[LIST_ID] = session + "|" + joined["surface"].astype(str)  # one request, or one session

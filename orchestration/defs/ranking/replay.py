@@ -24,8 +24,8 @@ from bento.bundle import ServingBundle
 from bento.funnel.cold_start import source_counts
 from bento.funnel.retrieval import RetrievalContext, retrieve_candidates
 from bento.sources import RetrievalSources
-from bento.surfaces import SurfaceConfig, load_serving_config
 from contracts.features import SESSION_DEFAULTS, ranker_inputs
+from contracts.funnel_config import FunnelConfig, SurfaceConfig
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from contracts.settings import PlatformSettings
 from orchestration.defs.candidate_generation.assets import cut_candidates_dir
@@ -34,13 +34,7 @@ from orchestration.defs.common.config import RETRIEVAL
 from orchestration.defs.common.split import evaluation_users
 from orchestration.defs.common.warehouse import read_table
 from training.candidates.als import ALS_DIR, ALSFactors
-from training.candidates.cross_scores import (
-    CROSS_SCORES,
-    HISTORY_ITEMS,
-    SEED_ITEMS,
-    latest_first,
-    recent_items,
-)
+from training.candidates.cross_scores import CROSS_SCORES, latest_first, recent_items
 from training.candidates.ease import EASE_FILE, EASENeighbours
 from training.candidates.item_knn import ITEM_KNN_FILE, ItemKNNNeighbours
 from training.evaluation.metrics import evaluate_topk
@@ -68,8 +62,11 @@ class OfflineFunnel:
     item_stats: pd.DataFrame  # indexed by item_id, snapshot at the cut
     profiles: pd.DataFrame  # indexed by user_id
     now_ts: float
-    surface: SurfaceConfig  # the evaluated surface's, exactly as serving reads it
-    ramp_interactions: int  # the service's cold-start ramp
+    config: FunnelConfig  # the service's, exactly as it reads it
+
+    @property
+    def surface(self) -> SurfaceConfig:
+        return self.config.surface(EVAL_SURFACE)
 
     @property
     def seen(self) -> dict[str, set[str]]:
@@ -83,12 +80,13 @@ class OfflineFunnel:
         """The service's retrieval stage for ``user`` at the cut: ``item_id``, ``source``,
         ``retrieval_score``, the cross scores and ``fused_score``."""
         seen = self.seen.get(user, set())
-        history = recent_items((), self.bundle.recent.get(user, []), HISTORY_ITEMS)
+        windows = self.config.history
+        history = recent_items((), self.bundle.recent.get(user, []), windows.history_items)
         context = RetrievalContext(
             surface=EVAL_SURFACE,
             query=self.bundle.user_vector(user),
             session_items=(),
-            recent_items=history[:SEED_ITEMS],
+            recent_items=history[: windows.seed_items],
             history=history,
             categories=(),
             segment="",
@@ -96,9 +94,11 @@ class OfflineFunnel:
         configured = self.surface.candidates.model_dump()
         configured.update(dict.fromkeys(LEAKY_SOURCES, 0))
         known = user in self.bundle.user_positions
-        counts = source_counts(configured, len(seen), known, self.ramp_interactions)
+        counts = source_counts(configured, len(seen), known, self.config.cold_start.ramp_interactions)
         excluded = seen | self.bundle.unavailable()
-        return retrieve_candidates(self.bundle, context, counts, excluded, self.surface.max_candidates)
+        return retrieve_candidates(
+            self.bundle, context, counts, excluded, self.surface.max_candidates, windows
+        )
 
     def rank(self, user: str, k: int, use_ranker: bool = True) -> list[str]:
         cands = self.candidates(user)
@@ -162,9 +162,9 @@ def _sources_at_cut(settings: PlatformSettings) -> RetrievalSources:
 
 
 def recent_before(events: pd.DataFrame, cut: pd.Timestamp) -> dict[str, list[str]]:
-    """Each user's engagements before the cut, newest first: the replay's item-to-item seeds."""
+    """Each user's engagements before the cut, newest first (the funnel takes its window)."""
     positive = events[events["event_type"].isin(list(POSITIVE_EVENT_WEIGHTS))]
-    return latest_first(positive[positive["timestamp"] < cut], HISTORY_ITEMS)
+    return latest_first(positive[positive["timestamp"] < cut])
 
 
 def _snapshot(frame: pd.DataFrame, at: pd.Timestamp, key: str) -> pd.DataFrame:
@@ -220,7 +220,6 @@ def load_replay(
     item_stats = _snapshot(pd.read_parquet(paths.features / "item_stats.parquet"), cut, "item_id")
     user_stats = _snapshot(pd.read_parquet(paths.features / "user_stats.parquet"), cut, "user_id")
     activity = _snapshot(pd.read_parquet(paths.features / "user_activity.parquet"), cut, "user_id")
-    serving = load_serving_config(settings.surfaces_file)
     return OfflineFunnel(
         bundle=cut_bundle(settings, item_stats, seen, recent, cut, with_ranker),
         ranker=load_ranker(staging(paths).ranker) if with_ranker else None,
@@ -228,8 +227,7 @@ def load_replay(
         item_stats=item_stats,
         profiles=read_table(paths, "users").set_index("user_id"),
         now_ts=cut.timestamp(),
-        surface=serving.surface(EVAL_SURFACE),
-        ramp_interactions=serving.cold_start.ramp_interactions,
+        config=settings.funnel(),
     )
 
 

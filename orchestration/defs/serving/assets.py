@@ -62,7 +62,11 @@ def fallback_lists(platform: PlatformResource) -> dg.MaterializeResult:
     stats = pd.read_parquet(paths.features / "item_stats.parquet")
     latest = stats[pd.to_datetime(stats["event_timestamp"], utc=True) == split.end]
     lists = compute_fallback_lists(
-        read_table(paths, "events"), read_table(paths, "items"), read_table(paths, "users"), latest
+        read_table(paths, "events"),
+        read_table(paths, "items"),
+        read_table(paths, "users"),
+        latest,
+        platform.settings.funnel().fallbacks,
     )
     area = staging(paths)
     area.fallbacks.write_text(json.dumps(lists))

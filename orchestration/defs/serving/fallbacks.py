@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from contracts.funnel_config import FallbackListsConfig
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
-from orchestration.defs.common.config import FALLBACKS, FallbackConfig
 
 
 def fallback_lists(
@@ -13,7 +13,7 @@ def fallback_lists(
     items: pd.DataFrame,
     users: pd.DataFrame,
     item_stats: pd.DataFrame,
-    config: FallbackConfig = FALLBACKS,
+    config: FallbackListsConfig,
 ) -> dict[str, object]:
     """Global popular, trending, new arrivals and per-segment popular lists of in-stock items."""
     stock = item_stats[item_stats["item_in_stock"]]
