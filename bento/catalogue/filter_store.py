@@ -137,3 +137,11 @@ def read_catalogue_changes(path: Path) -> tuple[pd.DataFrame, set[str]]:
     live["sponsored"] = live["sponsored"].astype(bool)
     live["price"] = live["price"].astype("float64")
     return live[list(COLUMNS)], deleted | set(frame.loc[frame["policy_flag"].notna(), "item_id"])
+
+
+def read_deleted_items(path: Path) -> set[str]:
+    """Items deleted through the API (policy-flagged ones are only hidden: they may come back)."""
+    if not path.exists():
+        return set()
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("SELECT item_id FROM items WHERE deleted = 1")}

@@ -1,5 +1,7 @@
 """Catalogue writes: every change reaches the filter store, the online item features and the index.
 
+A deleted item's online feature rows are deleted with it (``bento.privacy.online``).
+
 The filter store is written first and synchronously (a deleted or out-of-stock item must not be
 served on the next request); then the item's online features are rewritten through Feast and, for a
 new or re-described item, its embedding is computed from its side features by the trained item
@@ -21,6 +23,7 @@ from bento.bundle import ServingBundle
 from bento.catalogue.filter_store import FilterStore
 from bento.errors import UnknownItemError
 from bento.features import OnlineFeatures
+from bento.privacy.online import delete_online_item
 from contracts.api import ItemAck, ItemIn, ItemUpdate
 from contracts.features import ITEM_STATS_VIEW
 from training.retrieval import RetrievalArtifacts, embed_new_items
@@ -63,6 +66,9 @@ class CatalogueWriter:
             raise UnknownItemError(f"item_id {item_id!r} is not in the catalogue")
         self.bundle.drop_item(item_id)
         self.features.invalidate_items([item_id])
+        # Its online features go now; the daily ``privacy/item_purge`` catches any a materialization
+        # wrote back since (and any a failed call here left).
+        delete_online_item(self.store, item_id)
         return ItemAck(item_id=item_id, status="deleted", indexed=False)
 
     def _index(self, row: dict[str, Any]) -> bool:

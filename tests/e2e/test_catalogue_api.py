@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from contracts.settings import load_settings
+from feature_repo.store import open_store
 
 pytestmark = pytest.mark.e2e
 
@@ -33,6 +34,10 @@ def test_deleted_and_out_of_stock_items_vanish_on_the_next_request(
         items = {item["item_id"] for item in _recommend(api, user, size=50)}
         assert first not in items and second not in items
     assert api.post("/related", json={"item_id": first}).status_code == 404
+    online = open_store(load_settings()).get_online_features(
+        features=["item_stats:item_popularity"], entity_rows=[{"item_id": first}]
+    )
+    assert online.to_dict()["item_popularity"] == [None], "its online features went with it"
     again = admin.post("/items/delete", json={"item_id": first})
     assert again.status_code == 404 and "catalogue" in again.text
 

@@ -28,7 +28,7 @@ from feast import FeatureStore
 from feast.infra.online_stores.redis import RedisOnlineStore
 
 from bento.features import OnlineFeatures
-from bento.privacy.online import delete_online_user
+from bento.privacy.online import delete_online_item, delete_online_user
 from contracts.features import (
     ITEM_STATS_FEATURES,
     SESSION_FEATURES,
@@ -316,6 +316,17 @@ def test_forgetting_a_user_deletes_their_online_rows_only(profile: Profile) -> N
     assert features.user("u2")["user_clicks_30d"] == kept.at["u2", "user_clicks_30d"], "others untouched"
     assert not features.items(["i1"]).isna().all(axis=None), "item rows untouched"
     assert delete_online_user(profile.store, "u1") == 0, "forgetting twice is not an error"
+
+
+def test_deleting_an_item_deletes_its_online_rows_only(profile: Profile) -> None:
+    """A deleted item's features (bento.privacy.online), on SQLite and on the real Redis."""
+    features = OnlineFeatures(profile.store, item_ttl_s=0)
+    assert not features.items(["i5"]).isna().all(axis=None)
+    assert delete_online_item(profile.store, "i5") > 0
+    assert features.items(["i5"]).isna().all(axis=None), "every feature of the item is gone"
+    assert not features.items(["i4"]).isna().all(axis=None), "other items untouched"
+    assert features.user("u2")["user_clicks_30d"] != USER_DEFAULTS["user_clicks_30d"], "users untouched"
+    assert delete_online_item(profile.store, "i5") == 0, "deleting twice is not an error"
 
 
 def _historical(profile: Profile, times: list[pd.Timestamp]) -> pd.DataFrame:

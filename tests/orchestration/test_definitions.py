@@ -30,7 +30,7 @@ EXPECTED = {
         "production_model",
         "published_artifacts",
     },
-    "privacy": {"user_erasure", "data_retention"},
+    "privacy": {"user_erasure", "data_retention", "item_purge"},
 }
 
 

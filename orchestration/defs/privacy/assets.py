@@ -1,13 +1,16 @@
-"""Privacy: apply erasure requests offline, check their deadline, and enforce retention."""
+"""Privacy: apply erasure requests offline, check their deadline, purge deleted items' online
+features, and enforce retention."""
 
 from datetime import UTC, datetime
 
 import dagster as dg
 
+from bento.catalogue.filter_store import read_deleted_items
 from bento.privacy.ledger import ErasureLedger, ledger_path
-from bento.privacy.online import delete_online_user
+from bento.privacy.online import delete_online_item, delete_online_user
 from orchestration.defs.common.freshness import DAILY_LOOP, HOURLY_ARCHIVE
 from orchestration.defs.common.resources import PlatformResource
+from orchestration.defs.features.assets import online_features
 from orchestration.defs.ingestion.assets import event_archive, events, users
 from orchestration.defs.privacy.config import load_retention_config
 from orchestration.defs.privacy.retention import apply_retention
@@ -46,6 +49,24 @@ def user_erasure(context: dg.AssetExecutionContext, platform: PlatformResource) 
             "rows_dropped_by_place": dg.MetadataValue.json(counts),
         }
     )
+
+
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[online_features], freshness_policy=DAILY_LOOP)
+def item_purge(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    """Delete the online feature rows of every item the catalogue API deleted.
+
+    Serving deletes them with the item; this runs after each materialization of the online store,
+    which writes rows from the batch snapshot and never removes any, so a deleted item's features
+    are gone within a day of the delete whatever happened in between.
+    """
+    paths = platform.settings.paths
+    deleted = read_deleted_items(paths.filter_store)
+    rows = 0
+    if deleted:
+        store = platform.feature_store()
+        rows = sum(delete_online_item(store, item) for item in sorted(deleted))
+    context.log.info(f"purged {rows} online feature rows of {len(deleted)} deleted items")
+    return dg.MaterializeResult(metadata={"deleted_items": len(deleted), "online_feature_rows_deleted": rows})
 
 
 @dg.asset_check(asset=user_erasure, name="erasure_deadline")
