@@ -3,14 +3,16 @@
 Formats, by file suffix:
 
 * ``.csv`` / ``.tsv`` / ``.tab``: a header row; ``separator`` overrides ``,`` / tab.
-* ``.parquet`` / ``.pq``; ``.jsonl`` / ``.ndjson`` / ``.json`` (one JSON object per line).
+* ``.parquet`` / ``.pq``; ``.jsonl`` / ``.ndjson`` / ``.json``, gzipped or not (one JSON object
+  per line, read in chunks keeping only the mapped fields: :mod:`contracts.datasets.json_lines`).
 * anything else: headerless lines split on ``separator`` (default: any whitespace); the columns
   are named by position ``0``, ``1``, ... (so plain ``user item`` lines need no mapping).
 
 ``columns`` maps our fields to the file's columns, e.g. ``"user=uid,item=iid,timestamp=ts,
 event_type=kind,rating=stars"``; given, it is the whole mapping. Without it, common names are
 recognised (``user_id``, ``itemId``, ``timestamp``, ``rating``, ...; ``0`` and ``1`` for headerless
-files). Timestamps may be unix time (s, ms, us or ns, told apart by magnitude) or date-time text
+files; Amazon review fields ``reviewerID``, ``parent_asin``/``asin``, ``unixReviewTime``, ``overall``
+too). Timestamps may be unix time (s, ms, us or ns, told apart by magnitude) or date-time text
 (naive means UTC). **Without a timestamp column, rows get increasing timestamps in file order, one
 second apart, the last one second before** ``end_time`` (default: the current hour). Event types
 must be one of :data:`contracts.schemas.EVENT_TYPES` (default ``click``); ``rating`` becomes
@@ -20,8 +22,6 @@ must be one of :data:`contracts.schemas.EVENT_TYPES` (default ``click``); ``rati
 from __future__ import annotations
 
 import csv
-import io
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from contracts.datasets.errors import DatasetError
+from contracts.datasets.json_lines import is_json_lines, read_json_lines
 from contracts.datasets.reading import LINE, WHITESPACE, fail_first, read_delimited
 from contracts.datasets.tables import as_strings, interaction_events, world_tables
 from contracts.schemas import EVENT_TYPES
@@ -37,11 +38,11 @@ from contracts.world.io import WorldTables
 
 FIELDS = ("user", "item", "timestamp", "event_type", "rating")
 KNOWN_NAMES = {
-    "user": ("user", "user_id", "userid", "uid", "visitorid", "customer_id"),
-    "item": ("item", "item_id", "itemid", "iid", "movieid", "product_id", "productid"),
-    "timestamp": ("timestamp", "ts", "time", "datetime", "event_time", "date"),
+    "user": ("user", "user_id", "userid", "uid", "visitorid", "customer_id", "reviewerid"),
+    "item": ("item", "item_id", "itemid", "iid", "movieid", "product_id", "productid", "parent_asin", "asin"),
+    "timestamp": ("timestamp", "ts", "time", "datetime", "event_time", "date", "unixreviewtime"),
     "event_type": ("event_type", "event", "type", "action", "kind"),
-    "rating": ("rating", "score", "stars", "value"),
+    "rating": ("rating", "score", "stars", "value", "overall"),
 }
 HEADERLESS = {"user": "0", "item": "1"}
 DEFAULT_EVENT_TYPE = "click"
@@ -60,14 +61,14 @@ def load_interactions(
     path = Path(path)
     if not path.is_file():
         raise DatasetError(path, None, "no such file")
-    suffix = path.suffix.lower()
+    suffix = ".jsonl" if is_json_lines(path) else path.suffix.lower()
     unit = "row" if suffix in (".parquet", ".pq") else "line"
     if suffix in (".parquet", ".pq"):
         raw = pd.read_parquet(path)
         raw.columns = [str(c) for c in raw.columns]
         raw[LINE] = np.arange(1, len(raw) + 1)
-    elif suffix in (".jsonl", ".ndjson", ".json"):
-        raw = _read_json_lines(path)
+    elif suffix == ".jsonl":
+        raw = read_json_lines(path, lambda names: _mapping(path, names, columns, headerless=False))
     else:
         raw = _read_delimited(path, suffix, separator, columns)
     if raw.empty:
@@ -105,27 +106,6 @@ def _read_delimited(path: Path, suffix: str, separator: str | None, columns: str
     return read_delimited(
         path, sep, names, header=quoted, quoted=quoted, optional=[n for n in names if n not in ids]
     )
-
-
-def _read_json_lines(path: Path) -> pd.DataFrame:
-    """One JSON object per line; blank lines skipped; a bad line is reported by its number."""
-    numbered = [(n, line) for n, line in enumerate(path.read_text().splitlines(), 1) if line.strip()]
-    try:
-        text = io.StringIO("\n".join(line for _, line in numbered))
-        frame = pd.read_json(text, lines=True, dtype=False, convert_dates=False, keep_default_dates=False)
-    except (ValueError, TypeError, AttributeError):  # pandas' error for non-object lines varies
-        frame = None
-    if frame is None or len(frame) != len(numbered):
-        for number, line in numbered:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DatasetError(path, number, f"not valid JSON ({err.msg})") from None
-            if not isinstance(record, dict):
-                raise DatasetError(path, number, "expected a JSON object")
-        raise DatasetError(path, None, "could not read as JSON lines")
-    frame[LINE] = [n for n, _ in numbered]
-    return frame
 
 
 def _mapping(path: Path, names: list[str], columns: str | None, headerless: bool) -> dict[str, str]:
