@@ -1,14 +1,19 @@
 """`python -m orchestration.materialize`: run the whole loop once, recorded in the Dagster instance.
 
 Used by `make run`. A second run reuses a fresh bundle (built from the same source within the
-freshness window) instead of rebuilding; `--force` rebuilds anyway.
+freshness window) instead of rebuilding; `--force` rebuilds anyway. Each step's wall time and peak
+RSS are printed as it finishes and saved to ``$RECO_HOME/artifacts/loop_profile.json``
+(``orchestration.step_profile``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
+import time
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -20,6 +25,7 @@ from orchestration.defs.common.artifact_store import ArtifactStoreResource
 from orchestration.defs.common.config import FRESHNESS
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.serving.assets import current_bundle_file, serving_bundle, source_fingerprint
+from orchestration.step_profile import StepProfiler
 
 
 def bundle_is_fresh(platform: PlatformResource) -> bool:
@@ -36,8 +42,10 @@ def materialize_all(
     instance: dg.DagsterInstance,
     artifacts: ArtifactStoreResource | None = None,
     asset_selection: Sequence[dg.AssetKey] | None = None,
+    profiler: StepProfiler | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """The full loop (or ``asset_selection`` of it) in process; ``artifacts`` overrides the store."""
+    """The full loop (or ``asset_selection`` of it) in process; ``artifacts`` overrides the store;
+    ``profiler`` hears every step start and end of the run."""
     job = defs.resolve_job_def("full_loop")
     if asset_selection is not None:
         job = job.get_subset(asset_selection=set(asset_selection))
@@ -45,11 +53,15 @@ def materialize_all(
     resources: dict[str, object] = {"platform": platform}
     if artifacts is not None:
         resources["artifacts"] = artifacts
+    run_id = str(uuid.uuid4())
+    if profiler is not None:
+        profiler.attach(instance, run_id)
     return job.execute_in_process(
         run_config=quiet,
         instance=instance,
         resources=resources,
         raise_on_error=False,
+        run_id=run_id,
     )
 
 
@@ -94,8 +106,20 @@ def main(argv: list[str] | None = None) -> int:
         skipped = {dg.AssetKey.from_user_string(key) for key in args.skip}
         loop = defs.resolve_job_def("full_loop").asset_layer.asset_graph.get_all_asset_keys()
         selection = sorted(set(loop) - skipped)
+    profiler = StepProfiler()
+    started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        result = materialize_all(platform, instance, asset_selection=selection)
+        result = materialize_all(platform, instance, asset_selection=selection, profiler=profiler)
+    wall = round(time.perf_counter() - started, 2)
+    process_peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+    written = profiler.write(
+        platform.settings.paths.artifacts,
+        wall_seconds=wall,
+        process_peak_rss_mib=process_peak,
+        source=platform.settings.source.model_dump(mode="json"),
+        success=result.success,
+    )
+    print(f"loop: {wall:.0f} s, peak RSS {process_peak:.0f} MiB; per step: {written}")
     if not result.success:
         if (blocked := gate_blocked(result, platform)) is not None:
             print(blocked, file=sys.stderr)  # production keeps serving: not a failure of the build

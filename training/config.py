@@ -36,6 +36,10 @@ class RetrievalConfig:
     max_steps: int = 1_000
     val_fraction: float = 0.05
     seed: int = 7
+    # Torch intra-op threads while training and embedding (None: torch's default, one per core).
+    # One thread avoids waiting on a descheduled worker on a shared 2-core machine
+    # (``training.recommenders.threads``); the default is left to the machine.
+    torch_threads: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -173,6 +177,25 @@ class EASEConfig:
     neighbours: int = 300
     max_user_items: int = 1_000  # a user's latest items that count while fitting
     max_seeds: int = 200  # a request's history items that score the catalogue (newest first)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BaselineScaleConfig:
+    """How the evaluation baselines (``training.recommenders``) stay bounded on a big catalogue.
+
+    Both closed forms are dense in items x items, which a real file (one Amazon category: 20k+
+    items, 3.2 GB per float64 copy) cannot afford on a 2-core, 24 GiB machine. EASE is fitted on
+    the ``ease_max_items`` most-interacted items (the served source's cap: one 6,000-item inverse is
+    ~430 MB and seconds) and the other items rank after them by popularity. ItemKNN switches to a
+    sparse co-occurrence product pruned to each item's top neighbours above
+    ``itemknn_dense_max_items`` (same lists; the dense path is faster on a small catalogue).
+    """
+
+    ease_max_items: int = EASEConfig.max_items
+    itemknn_dense_max_items: int = 5_000
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -25,6 +25,7 @@ from training.data.features import RetrievalFeaturizer
 from training.data.retrieval import RetrievalDataModule
 from training.data.vocab import UNKNOWN_INDEX, IdVocab
 from training.models.retrieval.two_tower import TwoTowerModel
+from training.recommenders.threads import torch_threads
 from training.trainer import make_trainer
 
 ENCODE_BATCH = 8192
@@ -131,6 +132,13 @@ def train_retrieval(
 ) -> RetrievalArtifacts:
     """Fit the two-tower model on positive events and embed all users and catalogue items."""
     config = config or RetrievalConfig()
+    with torch_threads(config.torch_threads):
+        return _train(users, items, events, config, progress)
+
+
+def _train(
+    users: pd.DataFrame, items: pd.DataFrame, events: pd.DataFrame, config: RetrievalConfig, progress: bool
+) -> RetrievalArtifacts:
     started = time.perf_counter()
     pl.seed_everything(config.seed, workers=True, verbose=False)
     datamodule = RetrievalDataModule(users, items, events, config)

@@ -12,7 +12,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from training.candidates.item_knn import user_item_matrix
-from training.candidates.neighbour_lists import NeighbourLists, top_neighbours
+from training.candidates.neighbour_lists import NeighbourLists, top_of_dense
 from training.config import EASEConfig
 from training.recommenders.ease import ease_weights
 
@@ -33,5 +33,5 @@ def ease_neighbours(positives: pd.DataFrame, config: EASEConfig | None = None) -
         return EASENeighbours(items[kept], sp.csr_matrix((len(kept), len(kept)), dtype=np.float32), 0)
     l2 = config.l2_per_mean_count * float(counts[kept].mean())
     weights = ease_weights(matrix[:, kept].tocsr(), l2)
-    lists = top_neighbours(sp.csr_matrix(weights), config.neighbours, by_magnitude=True)
+    lists = top_of_dense(weights, config.neighbours)  # block-wise: no sparse copy of all items^2 weights
     return EASENeighbours(items[kept], lists, config.max_seeds)
