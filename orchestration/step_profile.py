@@ -76,6 +76,7 @@ class StepProfiler:
     steps: list[StepFigure] = field(default_factory=list)
     peak_scope: str = "step"
     _started: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _peak_before: float = 0.0  # the high-water mark as it stood before each reset
     _clock: Callable[[], float] = time.perf_counter
 
     def __call__(self, entry: dg.EventLogEntry) -> None:
@@ -83,6 +84,7 @@ class StepProfiler:
         if event is None or event.step_key is None:
             return
         if event.event_type == _STEP_START:
+            self._peak_before = max(self._peak_before, peak_rss_mib())
             if not reset_peak():
                 self.peak_scope = "process"
             rss = (_status_kib("VmRSS") or 0) / 1024
@@ -103,6 +105,10 @@ class StepProfiler:
                 file=self.out,
                 flush=True,
             )
+
+    def process_peak_mib(self) -> float:
+        """The process's peak so far, across the resets (``ru_maxrss`` follows them on Linux)."""
+        return max(self._peak_before, peak_rss_mib())
 
     def attach(self, instance: dg.DagsterInstance, run_id: str) -> None:
         instance.add_event_listener(run_id, self)
