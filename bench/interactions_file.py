@@ -99,9 +99,12 @@ def review_frame(spec: ReviewFileSpec) -> pd.DataFrame:
         {"user": np.char.add("A", users.astype(str)), "item": np.char.add("B", items.astype(str))}
     )
     if spec.timestamps:
-        joined = rng.integers(0, spec.days, spec.users)  # a user's reviews start on their own day
-        offset = rng.exponential(spec.days / 6, len(users)).astype(np.int64)
-        day = np.minimum(joined[users] + offset, spec.days - 1)
+        joined = rng.integers(0, spec.days, spec.users)[users]  # a user's reviews start on their own day
+        # ... and follow it by exponential gaps truncated to the span (clipping would pile a spike
+        # of reviews onto the last day, which the volume gate rightly takes for a broken feed)
+        scale, left = spec.days / 6, spec.days - 1 - joined
+        offset = -scale * np.log1p(-rng.random(len(users)) * -np.expm1(-(left + 1) / scale))
+        day = joined + np.minimum(np.floor(offset).astype(np.int64), left)
         frame["timestamp"] = _START + day * _DAY  # day resolution, like unixReviewTime
     if spec.ratings:
         frame["rating"] = rng.choice(

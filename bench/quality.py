@@ -17,9 +17,16 @@ protocol, and each (seed, protocol)'s served-vs-best-baseline row in ``quality_<
 
     python -m bench.quality --dataset ml100k --path ../shared/datasets/ml-100k --seed 1 --seeds-only
 
-The demo world is cut to its ``--max-items`` (default 5,000) most-interacted items, since EASE and
-ItemKNN need a dense item x item matrix; ``--max-users`` samples users. Every model, the served
-platform included (it is built on the cut's users, items and events), is evaluated on that cut.
+The demo world is cut to its ``--max-items`` (default 5,000) most-interacted items; ``--max-users``
+samples users. Every model, the served platform included (it is built on the cut's users, items
+and events), is evaluated on that cut. A big real file needs no cut: the baselines bound
+themselves (``BaselineScaleConfig``: EASE on the most-interacted items, ItemKNN sparse), and
+``--max-test-users`` / ``--max-val-users`` bound the evaluation's cost with seeded samples of the
+test users (every model scored on the same ones) and of the validation users the grids are tuned on:
+
+    python -m bench.quality --dataset interactions --path reviews.jsonl \
+        --columns user=reviewerID,item=asin,timestamp=unixReviewTime,rating=overall \
+        --max-test-users 5000 --max-val-users 2000
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +48,7 @@ import torch
 from bench.results_file import RESULTS_DIR
 from contracts.world.io import WorldTables
 from orchestration.defs.evaluation.served import served_models
+from training.config import BaselineScaleConfig
 from training.evaluation.benchmark import BenchmarkConfig, SideTables, run_protocol
 from training.evaluation.interactions import from_events, restrict
 from training.evaluation.plots import run_figures
@@ -127,7 +136,13 @@ def run(
     extra = {
         "dataset": dataset,
         "data": {"users": data.n_users, "items": data.n_items, "interactions": len(data)},
-        "subsample": {"max_users": max_users, "max_items": max_items},
+        "subsample": {
+            "max_users": max_users,
+            "max_items": max_items,
+            "max_test_users": config.max_test_users,
+            "max_val_users": config.tuning.max_val_users,
+        },
+        "baseline_scale": BaselineScaleConfig().to_dict(),
         "command": command,
         "machine": info | {"load_after": round(os.getloadavg()[0], 2)},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -148,6 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-users", type=int, help="seeded user sample (default: all users)")
     parser.add_argument("--max-items", type=int, help="most-interacted items kept (demo default: 5000)")
+    parser.add_argument("--max-test-users", type=int, help="seeded sample of the test users (default: all)")
+    parser.add_argument("--max-val-users", type=int, help="seeded sample of the tuning's validation users")
     parser.add_argument(
         "--stacked", action="store_true", help="add the offline-only stacked reference model (slow)"
     )
@@ -161,7 +178,9 @@ def main(argv: list[str] | None = None) -> None:
     max_items = args.max_items if args.max_items is not None else cut.get("max_items")
     started = time.perf_counter()
     world = load(args.dataset, args.path, args.columns, args.separator, args.seed)
-    config = BenchmarkConfig()
+    base = BenchmarkConfig()
+    tuning = replace(base.tuning, max_val_users=args.max_val_users)
+    config = replace(base, tuning=tuning, max_test_users=args.max_test_users)
     command = "python -m bench.quality " + " ".join(argv if argv is not None else sys.argv[1:])
     document = run(
         args.dataset, world, tuple(args.protocols), args.seed, config, args.results_dir,
