@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import torch
@@ -12,7 +14,7 @@ from training.evaluation.baselines import EmbeddingRecommender, PopularityRecomm
 from training.evaluation.holdout import items_by_user, target_items
 from training.evaluation.metrics import evaluate_topk
 from training.models.retrieval.two_tower import TwoTowerModel
-from training.retrieval import RetrievalArtifacts, embed_new_items, embed_users
+from training.retrieval import RetrievalArtifacts, embed_new_items, embed_users, train_retrieval
 from training.synthetic import SyntheticWorld
 from training.trainer import make_trainer
 
@@ -121,3 +123,24 @@ def test_artifacts_save_load_round_trip(trained: RetrievalArtifacts, world: Synt
         embed_new_items(loaded, world.items.head(20)), trained.item_embeddings[:20], atol=1e-5
     )
     assert loaded.epochs == trained.epochs
+
+
+def test_torch_threads_hold_while_training_and_are_restored(
+    world: SyntheticWorld, holdout: tuple[pd.DataFrame, pd.DataFrame], small_retrieval_config: RetrievalConfig
+) -> None:
+    train, _ = holdout
+    config = replace(small_retrieval_config, torch_threads=1, max_epochs=1, min_steps=1, max_steps=3)
+    seen: set[int] = set()
+    record = torch.nn.modules.module.register_module_forward_hook(
+        lambda *_: seen.add(torch.get_num_threads())
+    )
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        artifacts = train_retrieval(world.users, world.items, train, config, progress=False)
+        after = torch.get_num_threads()
+    finally:
+        record.remove()
+        torch.set_num_threads(before)
+    assert seen == {1}, "every forward pass (training and embedding) ran on one thread"
+    assert after == 2 and np.isfinite(artifacts.item_embeddings).all()
