@@ -119,16 +119,21 @@ def run(
     stacked: bool = False,
     command: str = "",
     seeds_only: bool = False,
+    baselines_only: bool = False,
 ) -> dict[str, Any]:
-    """Every protocol on one dataset; returns the results document (written unless ``seeds_only``)."""
+    """Every protocol on one dataset; returns the results document (written unless ``seeds_only``).
+
+    ``baselines_only`` leaves the served platform out (its build is the loop, measured on its own
+    by ``bench.real_file``): the tuned baselines' cost and quality on a big file, written to
+    ``quality_<dataset>_baselines.json`` without figures or seed rows."""
     info = machine()
     data = restrict(from_events(world.events, world.items), max_users, max_items, seed)
     reference = SideTables(world.users, world.items) if stacked else False
-    served = served_models(world, seed)
+    served = None if baselines_only else served_models(world, seed)
     runs = []
     for protocol in protocols:
         result = run_protocol(data, protocol, config, seed=seed, models=served, stacked=reference)
-        if not seeds_only:
+        if not (seeds_only or baselines_only):
             figures = run_figures(result, results_dir, f"quality_{dataset}")
             result["figures"] = {k: p.name for k, p in figures.items()}
         runs.append(result)
@@ -147,6 +152,8 @@ def run(
         "machine": info | {"load_after": round(os.getloadavg()[0], 2)},
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if baselines_only:
+        return merge_runs(results_dir / f"quality_{dataset}_baselines.json", runs, extra)
     merge_seeds(results_dir / f"quality_{dataset}_seeds.json", runs, extra)
     if seeds_only:
         return {"runs": runs, **extra}
@@ -168,6 +175,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--stacked", action="store_true", help="add the offline-only stacked reference model (slow)"
     )
+    parser.add_argument(
+        "--baselines-only", action="store_true", help="only the tuned baselines (no platform build)"
+    )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument(
         "--seeds-only", action="store_true", help="only add this seed's runs to quality_<dataset>_seeds.json"
@@ -184,12 +194,13 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m bench.quality " + " ".join(argv if argv is not None else sys.argv[1:])
     document = run(
         args.dataset, world, tuple(args.protocols), args.seed, config, args.results_dir,
-        max_users, max_items, args.stacked, command, args.seeds_only,
+        max_users, max_items, args.stacked, command, args.seeds_only, args.baselines_only,
     )  # fmt: skip
     print(f"\nall protocols ({time.perf_counter() - started:.0f} s):\n")
     print(markdown_table(document["runs"]))
     written = [f"quality_{args.dataset}_seeds.json"]
     written += [] if args.seeds_only else [f"quality_{args.dataset}.json"]
+    written = [f"quality_{args.dataset}_baselines.json"] if args.baselines_only else written
     print(f"\nwrote {', '.join(str(args.results_dir / w) for w in written)}")
 
 
