@@ -98,17 +98,16 @@ def main(argv: list[str] | None = None) -> None:
     columns = JSONL_COLUMNS if source.suffix == ".jsonl" else None
     load_before = round(os.getloadavg()[0], 2)
     if args.record_only:
-        shape: dict[str, Any] = {"path": str(source), "bytes": source.stat().st_size}
+        with open(source, "rb") as handle:
+            lines = sum(1 for line in handle if line.strip())
+        shape: dict[str, Any] = {"path": str(source), "bytes": source.stat().st_size, "lines": lines}
         wall = None
     else:
         shape = write_review_file(source, spec, args.format)
         wall = run_loop(home, source, columns)
     profile = json.loads((home / "artifacts" / PROFILE_FILE).read_text())
-    world = (
-        json.loads((home / "world" / "summary.json").read_text())
-        if (home / "world" / "summary.json").exists()
-        else {}
-    )
+    summary_file = home / "world" / "world.json"
+    world = json.loads(summary_file.read_text()) if summary_file.exists() else {}
     result = {
         "file": shape | {"columns": columns},
         "world": {k: world[k] for k in ("n_users", "n_items", "n_events") if k in world},
