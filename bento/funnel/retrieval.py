@@ -51,7 +51,7 @@ def gather_sources(
     ctx: RetrievalContext,
     counts: dict[str, int],
     excluded: set[str],
-    overfetch: int = HistoryConfig().overfetch,
+    overfetch: int,
 ) -> dict[str, list[str]]:
     sources: dict[str, list[str]] = {}
     extra = bundle.sources
