@@ -22,6 +22,7 @@ from bento.features import OnlineFeatures
 from bento.funnel.candidates import affinity, fused_retrieval_score, merge_sources
 from bento.funnel.cold_start import source_counts
 from bento.funnel.fallback import L0_FULL_RANKING, fallback_items
+from bento.funnel.request_inputs import request_inputs
 from bento.funnel.rerank import REASONS, diversify
 from bento.funnel.retrieval import RetrievalContext, related_sources, retrieve_candidates
 from bento.observability.stages import Laps, StageSink
@@ -33,7 +34,6 @@ from contracts.api import (
     RelatedRequest,
     ResponseMetadata,
 )
-from contracts.features import ranker_inputs
 from contracts.funnel_config import FunnelConfig
 from contracts.slis import (
     STAGE_CANDIDATE_FEATURES,
@@ -45,7 +45,6 @@ from contracts.slis import (
 from training.candidates.cross_scores import (
     CO_INTERACTION_SCORE,
     CONTENT_SIMILARITY,
-    CROSS_SCORES,
     EASE_SCORE,
     ITEM_KNN_SCORE,
     recent_items,
@@ -258,19 +257,10 @@ class Funnel:
         self, cands: pd.DataFrame, user: dict, request: RecommendRequest
     ) -> tuple[np.ndarray, str | None]:
         items, problem = self.features.items_or_cached(cands["item_id"].tolist())
-        raw = items.reset_index(drop=True)
-        for name, value in user.items():
-            raw[name] = [value] * len(raw)
-        raw["retrieval_score"] = cands["retrieval_score"].to_numpy()
-        for name in CROSS_SCORES:  # computed once per request, with the retrieval order
-            raw[name] = cands[name].to_numpy()
         now = self.clock()
-        raw["now_ts"] = now.timestamp()
-        raw["hour_of_day"] = (
-            request.context.hour_of_day if request.context.hour_of_day is not None else now.hour
-        )
-        raw["device"] = request.context.device or user.get("device") or ""
-        return ranker_inputs(raw), problem
+        hour = request.context.hour_of_day if request.context.hour_of_day is not None else now.hour
+        device = request.context.device or user.get("device")
+        return request_inputs(items, user, cands, now.timestamp(), hour, device), problem
 
     def _with_catalogue(self, cands: pd.DataFrame) -> pd.DataFrame:
         meta = self.bundle.catalogue.reindex(cands["item_id"])

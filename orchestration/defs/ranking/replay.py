@@ -3,7 +3,8 @@
 Retrieval is the service's own (``bento.funnel.retrieval.retrieve_candidates``: the same sources,
 counts, cold-start mix, merge and candidate cap) over the staged bundle as it stood at the cut:
 the cut's user vectors, collaborative neighbours and ALS factors fitted before the cut, and only
-items that existed then. Features come from the batch snapshot at the cut and ``ranker_inputs``;
+items that existed then. Features come from the batch snapshot at the cut through the service's
+``request_inputs``;
 the light first stage and the full ranker are the staged ones. The ranker's training rows
 (``ranking.pool``) come from the same retrieval, so it learns to order the very candidate lists it
 will be given. What it leaves out: the live session (there is none at the cut), trending,
@@ -22,9 +23,10 @@ import pandas as pd
 
 from bento.bundle import ServingBundle
 from bento.funnel.cold_start import source_counts
+from bento.funnel.request_inputs import request_inputs
 from bento.funnel.retrieval import RetrievalContext, retrieve_candidates
 from bento.sources import RetrievalSources
-from contracts.features import SESSION_DEFAULTS, ranker_inputs
+from contracts.features import SESSION_DEFAULTS
 from contracts.funnel_config import FunnelConfig, SurfaceConfig
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from contracts.settings import PlatformSettings
@@ -34,7 +36,7 @@ from orchestration.defs.common.config import RETRIEVAL
 from orchestration.defs.common.split import evaluation_users
 from orchestration.defs.common.warehouse import read_table
 from training.candidates.als import ALS_DIR, ALSFactors
-from training.candidates.cross_scores import CROSS_SCORES, latest_first, recent_items
+from training.candidates.cross_scores import latest_first, recent_items
 from training.candidates.ease import EASE_FILE, EASENeighbours
 from training.candidates.item_knn import ITEM_KNN_FILE, ItemKNNNeighbours
 from training.evaluation.metrics import evaluate_topk
@@ -107,7 +109,7 @@ class OfflineFunnel:
         ids = cands["item_id"].to_numpy()
         if not use_ranker or self.ranker is None:  # the order the funnel serves without its rankers
             return ids[np.argsort(-cands["fused_score"].to_numpy(), kind="stable")[:k]].tolist()
-        inputs = ranker_inputs(self.raw_features(user, cands))
+        inputs = self.inputs(user, cands)
         light, full_rank = self.bundle.light_ranker, self.surface.full_rank
         if light is not None and 0 < full_rank < len(cands):
             kept = keep_top(light.score(inputs, EVAL_SURFACE), full_rank)
@@ -116,20 +118,14 @@ class OfflineFunnel:
         order = np.argsort(-scores, kind="stable")[:k]
         return ids[order].tolist()
 
-    def raw_features(self, user: str, cands: pd.DataFrame) -> pd.DataFrame:
-        raw = self.item_stats.reindex(cands["item_id"]).reset_index(drop=True)
-        if user in self.user_stats.index:
-            for name, value in self.user_stats.loc[user].items():
-                raw[name] = [value] * len(raw)
-        for name, value in SESSION_DEFAULTS.items():
-            raw[name] = [value] * len(raw)
-        raw["retrieval_score"] = cands["retrieval_score"].to_numpy()
-        for name in CROSS_SCORES:  # computed with the retrieval, as in serving
-            raw[name] = cands[name].to_numpy()
-        raw["now_ts"] = self.now_ts
-        raw["hour_of_day"] = DEFAULT_HOUR
-        raw["device"] = self.profiles["device"].get(user, "") if user in self.profiles.index else ""
-        return raw
+    def inputs(self, user: str, cands: pd.DataFrame) -> np.ndarray:
+        """The service's ranker inputs, from the batch snapshot at the cut and no live session."""
+        features = self.user_stats.loc[user].to_dict() if user in self.user_stats.index else {}
+        device = self.profiles["device"].get(user, "") if user in self.profiles.index else ""
+        items = self.item_stats.reindex(cands["item_id"])
+        return request_inputs(
+            items, {**features, **SESSION_DEFAULTS}, cands, self.now_ts, DEFAULT_HOUR, device
+        )
 
 
 def label_window_positives(
