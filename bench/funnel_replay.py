@@ -37,7 +37,6 @@ from orchestration.defs.ranking.replay import (
     evaluation_sample,
     label_window_positives,
     load_replay,
-    recent_before,
 )
 from training.config import RankerConfig
 from training.export import export_ranker, load_ranker
@@ -82,11 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     frame = pd.read_parquet(settings.paths.features / TRAINING_SET_FILE)
     split = load_split(resource)
     events = read_table(settings.paths, "events")
-    seen, fresh = label_window_positives(events, split.cut)
+    _, fresh = label_window_positives(events, split.cut)
     test = evaluation_sample(fresh, RETRIEVAL.eval_users, resource.seed)
-    funnel = load_replay(
-        settings, split.cut, seen, recent_before(events, split.cut), with_ranker=False
-    )  # once: seeds swap rankers
+    funnel = load_replay(settings, split.cut, events, with_ranker=False)  # once: seeds swap rankers
     runs = []
     for seed in args.seeds:
         run = replay_seed(funnel, test, frame, seed)

@@ -30,7 +30,6 @@ from orchestration.defs.ranking.replay import (
     evaluation_sample,
     label_window_positives,
     load_replay,
-    recent_before,
 )
 
 GROUP = "evaluation"
@@ -51,11 +50,9 @@ def offline_evaluation(context: dg.AssetExecutionContext, platform: PlatformReso
     area = staging(paths)
     split = load_split(platform)
     events = read_table(paths, "events")
-    seen, fresh = label_window_positives(events, split.cut)
+    _, fresh = label_window_positives(events, split.cut)
     test = evaluation_sample(fresh, RETRIEVAL.eval_users, platform.seed)
-    funnel = load_replay(
-        platform.settings, split.cut, seen, recent_before(events, split.cut), with_ranker=True
-    )
+    funnel = load_replay(platform.settings, split.cut, events, with_ranker=True)
     results = evaluate_replay(funnel, test)
     preference = _preference_holdout(platform, events, split.cut)
     k = max(RETRIEVAL.ks)
@@ -90,8 +87,7 @@ def _preference_holdout(platform: PlatformResource, events: pd.DataFrame, cut: p
         rng = np.random.default_rng(platform.seed)
         users = sorted(rng.choice(users, size=RETRIEVAL.eval_users, replace=False).tolist())
     kept = without_hidden(events, cut)
-    seen, _ = label_window_positives(kept, cut)
-    funnel = load_replay(platform.settings, cut, seen, recent_before(kept, cut), with_ranker=True)
+    funnel = load_replay(platform.settings, cut, kept, with_ranker=True)
     test = {u: wanted[u] for u in users}
     return {"users": len(test), "models": evaluate_replay(funnel, test)}
 

@@ -41,7 +41,7 @@ from orchestration.defs.ranking.labels import (
     with_session_columns,
 )
 from orchestration.defs.ranking.pool import POOL_SESSION_PREFIX, PREFERENCE_SESSION_PREFIX, pool_rows
-from orchestration.defs.ranking.replay import label_window_positives, load_replay, recent_before
+from orchestration.defs.ranking.replay import label_window_positives, load_replay
 from training.candidates.als import ALS_DIR, ALSFactors
 from training.candidates.co_interaction import NEIGHBOURS_FILE, CoInteractionNeighbours
 from training.candidates.content import ContentIndex
@@ -194,7 +194,7 @@ def _replay_rows(
     rng = np.random.default_rng(platform.seed)
     if len(users) > RANKER_POOL.max_users:
         users = sorted(rng.choice(users, size=RANKER_POOL.max_users, replace=False).tolist())
-    replay = load_replay(platform.settings, cut, seen, recent_before(events, cut), with_ranker=False)
+    replay = load_replay(platform.settings, cut, events, with_ranker=False)
     devices = replay.profiles["device"] if "device" in replay.profiles else pd.Series(dtype=str)
     return pool_rows(replay.candidates, devices, fresh, users, cut, RANKER_POOL, seed=platform.seed)
 
@@ -212,8 +212,7 @@ def _preference_rows(
     rng = np.random.default_rng(platform.seed + 1)
     if len(users) > RANKER_POOL.max_users:
         users = sorted(rng.choice(users, size=RANKER_POOL.max_users, replace=False).tolist())
-    seen, _ = label_window_positives(kept, cut)
-    replay = load_replay(platform.settings, cut, seen, recent_before(kept, cut), with_ranker=False)
+    replay = load_replay(platform.settings, cut, kept, with_ranker=False)
     devices = replay.profiles["device"] if "device" in replay.profiles else pd.Series(dtype=str)
     rows = pool_rows(replay.candidates, devices, liked, users, cut, RANKER_POOL, seed=platform.seed)
     return rows.assign(session_id=PREFERENCE_SESSION_PREFIX + rows["user_id"].astype(str))

@@ -5,12 +5,14 @@ counts, cold-start mix, merge and candidate cap) over the staged bundle as it st
 the cut's user vectors, collaborative neighbours and ALS factors fitted before the cut, and only
 items that existed then. Features come from the batch snapshot at the cut through the service's
 ``request_inputs``;
-the light first stage and the full ranker are the staged ones. The ranker's training rows
-(``ranking.pool``) come from the same retrieval, so it learns to order the very candidate lists it
-will be given. What it leaves out: the live session (there is none at the cut), trending,
-editorial and new-arrival lists (computed as of the end, they would leak the label window) and the
-re-ranking rules. The protocol evaluation (``evaluation.served``) runs the service's whole
-``Funnel`` instead.
+the light first stage and the full ranker are the staged ones. The non-personal sources are
+recomputed as of the cut from the events before it, by the functions their assets run: trending
+(``trending_lists``), new arrivals and editorial pins (``editorial_lists``), the segment and global
+popular lists (``fallback_lists``), so the candidate mix is the one serving hands the ranker. The
+ranker's training rows (``ranking.pool``) come from the same retrieval, so it learns to order the
+very candidate lists it will be given. What it leaves out: the live session (there is none at the
+cut) and the re-ranking rules. The protocol evaluation (``evaluation.served``) runs the service's
+whole ``Funnel`` instead.
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.config import RETRIEVAL
 from orchestration.defs.common.split import evaluation_users
 from orchestration.defs.common.warehouse import read_table
+from orchestration.defs.serving.fallbacks import fallback_lists
 from training.candidates.als import ALS_DIR, ALSFactors
 from training.candidates.cross_scores import latest_first, recent_items
 from training.candidates.ease import EASE_FILE, EASENeighbours
+from training.candidates.editorial import EDITORIAL_FILE, editorial_lists, load_editorial
 from training.candidates.item_knn import ITEM_KNN_FILE, ItemKNNNeighbours
+from training.candidates.trending import trending_lists
 from training.evaluation.metrics import evaluate_topk
 from training.export import LoadedRanker, load_ranker
 from training.index.faiss_index import ItemIndex
@@ -52,8 +57,6 @@ RANKED = "ranked"  # candidates ordered by the light and full rankers
 RETRIEVAL_ORDER = "retrieval_order"  # the same candidates in fused retrieval order, rankers off
 PREFERENCE_HOLDOUT = "preference_holdout"  # the second held-out set (``split.hidden_preferences``)
 DEFAULT_HOUR = 12
-# Sources computed as of the end of the data: at the cut they would show the label window.
-LEAKY_SOURCES = ("trending", "editorial", "new_arrivals", "segment")
 
 
 @dataclass
@@ -90,17 +93,29 @@ class OfflineFunnel:
             session_items=(),
             recent_items=history[: windows.seed_items],
             history=history,
-            categories=(),
-            segment="",
+            categories=self._top_categories(user),
+            segment=self._profile(user, "segment"),
         )
         configured = self.surface.candidates.model_dump()
-        configured.update(dict.fromkeys(LEAKY_SOURCES, 0))
         known = user in self.bundle.user_positions
         counts = source_counts(configured, len(seen), known, self.config.cold_start.ramp_interactions)
         excluded = seen | self.bundle.unavailable()
         return retrieve_candidates(
             self.bundle, context, counts, excluded, self.surface.max_candidates, windows
         )
+
+    def _profile(self, user: str, column: str) -> str:
+        if column not in self.profiles or user not in self.profiles.index:
+            return ""
+        value = self.profiles[column].get(user)
+        return value if isinstance(value, str) else ""
+
+    def _top_categories(self, user: str) -> list[str]:
+        """The user's most active categories at the cut (what the service reads from Feast)."""
+        if "user_top_categories" not in self.user_stats or user not in self.user_stats.index:
+            return []
+        value = self.user_stats["user_top_categories"].get(user)
+        return [str(c) for c in value] if isinstance(value, list | np.ndarray) else []
 
     def rank(self, user: str, k: int, use_ranker: bool = True) -> list[str]:
         cands = self.candidates(user)
@@ -121,7 +136,7 @@ class OfflineFunnel:
     def inputs(self, user: str, cands: pd.DataFrame) -> np.ndarray:
         """The service's ranker inputs, from the batch snapshot at the cut and no live session."""
         features = self.user_stats.loc[user].to_dict() if user in self.user_stats.index else {}
-        device = self.profiles["device"].get(user, "") if user in self.profiles.index else ""
+        device = self._profile(user, "device")
         items = self.item_stats.reindex(cands["item_id"])
         return request_inputs(
             items, {**features, **SESSION_DEFAULTS}, cands, self.now_ts, DEFAULT_HOUR, device
@@ -144,23 +159,24 @@ def label_window_positives(
     return seen, fresh
 
 
-def _sources_at_cut(settings: PlatformSettings) -> RetrievalSources:
-    """The bundle's sources, with the collaborative neighbours (item kNN, EASE) and ALS factors
-    swapped for those fitted before the cut (the served ones learned from the label window)."""
+def _sources_at_cut(
+    settings: PlatformSettings, events: pd.DataFrame, items: pd.DataFrame, cut: pd.Timestamp
+) -> RetrievalSources:
+    """The bundle's sources as they stood at the cut: collaborative neighbours (item kNN, EASE)
+    and ALS factors fitted before it, trending from the events before it, new arrivals and pins
+    resolved against the catalogue that existed then (``items``)."""
     sources = RetrievalSources.load(staging(settings.paths).root)
-    sources.trending = sources.editorial = None  # computed as of the end: leaky at the cut
     folder = cut_candidates_dir(settings.paths)
     knn, als, ease = folder / ITEM_KNN_FILE, folder / ALS_DIR, folder / EASE_FILE
     sources.item_knn = ItemKNNNeighbours.load(knn) if knn.exists() else None
     sources.ease = EASENeighbours.load(ease) if ease.exists() else None
     sources.als = ALSFactors.load(als) if als.exists() else None
+    sources.trending = trending_lists(events, items, cut.to_pydatetime(warn=False))
+    sources.live_trending_file = None  # the hourly refresh is of today, not of the cut
+    sources.editorial, _ = editorial_lists(
+        load_editorial(EDITORIAL_FILE), items, cut.to_pydatetime(warn=False)
+    )
     return sources
-
-
-def recent_before(events: pd.DataFrame, cut: pd.Timestamp) -> dict[str, list[str]]:
-    """Each user's engagements before the cut, newest first (the funnel takes its window)."""
-    positive = events[events["event_type"].isin(list(POSITIVE_EVENT_WEIGHTS))]
-    return latest_first(positive[positive["timestamp"] < cut])
 
 
 def _snapshot(frame: pd.DataFrame, at: pd.Timestamp, key: str) -> pd.DataFrame:
@@ -170,54 +186,61 @@ def _snapshot(frame: pd.DataFrame, at: pd.Timestamp, key: str) -> pd.DataFrame:
 
 def cut_bundle(
     settings: PlatformSettings,
+    events: pd.DataFrame,
     item_stats: pd.DataFrame,
-    seen: dict[str, set[str]],
-    recent: dict[str, list[str]],
     cut: pd.Timestamp,
     with_ranker: bool,
 ) -> ServingBundle:
-    """The staged bundle as the service would hold it at the cut: the cut's user vectors, the
-    sources fitted before it (minus the leaky lists), popularity and availability at the cut."""
+    """The staged bundle as the service would hold it at the cut, from ``events`` before it: the
+    cut's user vectors, the sources as of the cut, the fallback lists and availability then."""
     area = staging(settings.paths)
+    paths = settings.paths
     artifacts = RetrievalArtifacts.load(area.retrieval)
-    catalogue = read_table(settings.paths, "items").set_index("item_id")
-    not_yet = frozenset(catalogue.index[~catalogue.index.isin(item_stats.index)])
-    in_stock = item_stats[item_stats["item_in_stock"]]
+    catalogue = read_table(paths, "items").set_index("item_id")
+    existed = catalogue.index.isin(item_stats.index)
+    not_yet = frozenset(catalogue.index[~existed])
+    items_then = catalogue[existed].reset_index()
+    before = events[pd.to_datetime(events["timestamp"], utc=True) < cut]
+    lists = fallback_lists(
+        before,
+        items_then,
+        read_table(paths, "users"),
+        item_stats.reset_index(),
+        settings.funnel().fallbacks,
+    )
+    positive = before[before["event_type"].isin(list(POSITIVE_EVENT_WEIGHTS))]
     light = with_ranker and (area.ranker / LIGHT_WEIGHTS).exists()
     return ServingBundle(
         root=area.root,
         model_version="replay",
-        features_as_of=cut.to_pydatetime(),
+        features_as_of=cut.to_pydatetime(warn=False),
         user_positions={u: i for i, u in enumerate(artifacts.user_ids)},
         user_embeddings=artifacts.user_embeddings,
         item_positions=pd.Series(np.arange(len(artifacts.item_ids)), index=artifacts.item_ids),
         item_embeddings=artifacts.item_embeddings,
         index=ItemIndex.load(area.index),
         catalogue=catalogue,
-        history=seen,
-        recent=recent,
-        lists={"popular": in_stock.sort_values("item_popularity", ascending=False).index.tolist()},
-        segment_lists={},
+        history=positive.groupby("user_id")["item_id"].agg(set).to_dict(),
+        recent=latest_first(positive),
+        lists={name: value for name, value in lists.items() if name != "segments"},
+        segment_lists=lists["segments"],
         light_ranker=load_light_ranker(area.ranker) if light else None,
-        sources=_sources_at_cut(settings),
+        sources=_sources_at_cut(settings, before, items_then, cut),
         availability=lambda: not_yet,  # items created after the cut did not exist yet
     )
 
 
 def load_replay(
-    settings: PlatformSettings,
-    cut: pd.Timestamp,
-    seen: dict[str, set[str]],
-    recent: dict[str, list[str]],
-    with_ranker: bool,
+    settings: PlatformSettings, cut: pd.Timestamp, events: pd.DataFrame, with_ranker: bool
 ) -> OfflineFunnel:
-    """The staged bundle's funnel as of ``cut``; without the rankers when they are not trained yet."""
+    """The staged bundle's funnel as of ``cut``, built from ``events`` before it (all of them, or
+    the ones a held-out set leaves); without the rankers when they are not trained yet."""
     paths = settings.paths
     item_stats = _snapshot(pd.read_parquet(paths.features / "item_stats.parquet"), cut, "item_id")
     user_stats = _snapshot(pd.read_parquet(paths.features / "user_stats.parquet"), cut, "user_id")
     activity = _snapshot(pd.read_parquet(paths.features / "user_activity.parquet"), cut, "user_id")
     return OfflineFunnel(
-        bundle=cut_bundle(settings, item_stats, seen, recent, cut, with_ranker),
+        bundle=cut_bundle(settings, events, item_stats, cut, with_ranker),
         ranker=load_ranker(staging(paths).ranker) if with_ranker else None,
         user_stats=user_stats.join(activity, how="outer"),
         item_stats=item_stats,
