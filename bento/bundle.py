@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bento.funnel.fusion import load_fusion_weights
 from bento.sources import RetrievalSources
 from training.candidates.content import ContentIndex
 from training.candidates.cross_scores import latest_first
@@ -43,6 +44,9 @@ class ServingBundle:
     # False when the ranker lost to retrieval order offline (``bundle.json`` "ranking"): the funnel
     # then serves retrieval order, never a page worse than its own candidates' order.
     ranker_enabled: bool = True
+    # How much each collaborative signal counts in retrieval order (``funnel.fusion``; tuned per
+    # bundle on its replay's held-out engagements); None: equally.
+    fusion_weights: dict[str, float] | None = None
     availability: Callable[[], frozenset[str]] | None = None  # the filter store, when attached
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # Items written through the catalogue API since load: re-added to a swapped-in rebuilt index
@@ -78,6 +82,7 @@ class ServingBundle:
             ),
             sources=RetrievalSources.load(root, live_trending_file),
             ranker_enabled=bool(lineage.get("ranking", {}).get("enabled", True)),
+            fusion_weights=load_fusion_weights(root),
         )
 
     def user_vector(self, user_id: str) -> np.ndarray | None:

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from bento.funnel.fusion import fuse
+
 # When a candidate comes from several sources, the reason shown names the most personal one.
 SOURCE_PRIORITY: tuple[str, ...] = (
     "related",
@@ -62,17 +64,8 @@ def merge_sources(sources: Mapping[str, Sequence[str]], excluded: Iterable[str] 
 
 def fused_retrieval_score(signals: Sequence[np.ndarray]) -> np.ndarray:
     """Retrieval order without a ranker: each candidate's mean rank share (0 worst .. 1 best) over
-    the collaborative signals that score anything in this request (two-tower affinity, item-kNN
-    similarity, EASE weight, ALS preference). Rank shares need no tuning and no common scale, so the order is
-    as good as the better sources agree, on any dataset."""
-    if not signals:
-        return np.zeros(0)
-    n = len(signals[0])
-    used = [np.asarray(s, dtype=np.float64) for s in signals if len(s) and np.ptp(np.asarray(s)) > 0]
-    if not used or n < 2:
-        return np.zeros(n)
-    shares = [(pd.Series(s).rank(method="average").to_numpy() - 1) / (n - 1) for s in used]
-    return np.mean(shares, axis=0)
+    the signals that score anything in this request, equally weighted (``fusion.fuse``)."""
+    return fuse(signals)
 
 
 def affinity(query: np.ndarray | None, item_vectors: np.ndarray, known: np.ndarray) -> np.ndarray:

@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 
 from bento.bundle import ServingBundle
-from bento.funnel.candidates import affinity, fused_retrieval_score, merge_sources
+from bento.funnel.candidates import affinity, merge_sources
+from bento.funnel.fusion import FUSED_SIGNALS, fuse, signal_weights
 from contracts.funnel_config import HistoryConfig
-from training.candidates.cross_scores import ALS_SCORE, EASE_SCORE, ITEM_KNN_SCORE, source_scores
+from training.candidates.cross_scores import source_scores
 
 # The collaborative signals whose rank shares make the funnel's order without a ranker.
-FUSED_SIGNALS = ("retrieval_score", ITEM_KNN_SCORE, EASE_SCORE, ALS_SCORE)
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,8 @@ def retrieve_candidates(
     cands["retrieval_score"] = affinity(ctx.query, *bundle.item_vectors(ids))
     for name, values in source_scores(bundle.sources.cross(), ctx.history, ids, windows.seed_items).items():
         cands[name] = values
-    cands["fused_score"] = fused_retrieval_score([cands[name].to_numpy() for name in FUSED_SIGNALS])
+    signals = [cands[name].to_numpy() for name in FUSED_SIGNALS]
+    cands["fused_score"] = fuse(signals, signal_weights(bundle.fusion_weights))
     return cands
 
 

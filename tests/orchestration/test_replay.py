@@ -7,7 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from bento.funnel.fusion import load_fusion_weights
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
+from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.features.assets import load_split
 from orchestration.defs.ranking.replay import (
@@ -35,6 +37,8 @@ def test_the_replay_retrieves_what_existed_at_the_cut_and_ranks_it(tiny_platform
     assert not items & created_later, "an item created after the cut did not exist at it"
     for score in (ITEM_KNN_SCORE, EASE_SCORE, ALS_SCORE):
         assert (cands[score] != 0).any(), f"the at-cut {score} source scores the candidates"
+    tuned = load_fusion_weights(staging(settings.paths).root)
+    assert tuned is not None and funnel.bundle.fusion_weights == tuned, "retrieval order is the tuned one"
     ranked = funnel.rank(user, 10)
     assert len(ranked) == 10 and set(ranked) <= items
     fused_top = cands["item_id"].to_numpy()[np.argsort(-cands["fused_score"].to_numpy(), kind="stable")]

@@ -34,6 +34,7 @@ from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.split import evaluation_users, hidden_preferences, without_hidden
 from orchestration.defs.common.warehouse import positive_events, read_table
 from orchestration.defs.features.assets import load_split, online_features
+from orchestration.defs.ranking.fusion_tuning import FusionTuner
 from orchestration.defs.ranking.labels import (
     distinct_row_times,
     label_rows,
@@ -115,7 +116,8 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
 
     Two kinds of rows: logged impressions (clicked or not) and replay rows (``ranking.pool``), the
     funnel's candidates at the cut labelled by later engagement. The offline evaluation's held-out
-    users contribute neither.
+    users contribute neither. The replayed lists also choose the retrieval order's weights
+    (``fusion_tuning``, saved in the bundle as ``retrieval_fusion.json``).
     """
     paths = platform.settings.paths
     split = load_split(platform)
@@ -125,9 +127,12 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
     held_out = evaluation_users(window["user_id"].unique())
     window = window[~window["user_id"].isin(held_out)]
     rows = label_rows(window, MAX_TRAINING_ROWS, seed=platform.seed)
-    replay_rows = _replay_rows(platform, events, split.cut, held_out)
+    tuner = FusionTuner()  # the retrieval order's weights, chosen on the replayed lists
+    replay_rows = _replay_rows(platform, events, split.cut, held_out, tuner)
     kept = without_hidden(events, split.cut)  # what every model fitted at the cut learned from
-    liked_rows = _preference_rows(platform, events, kept, split.cut)
+    liked_rows = _preference_rows(platform, events, kept, split.cut, tuner)
+    fusion = tuner.choice()
+    fusion.save(staging(paths).root)
     parts = [part for part in (rows, replay_rows, liked_rows) if len(part)]  # no impressions: no rows
     rows = pd.concat(parts or [rows], ignore_index=True)
     rows = rows.sort_values("timestamp", kind="stable").reset_index(drop=True)
@@ -181,13 +186,18 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
             "replay_positive_rate": float(frame["label"][replayed].mean()) if replayed.any() else 0.0,
             "held_out_users": len(held_out),
             "label_window_start": str(split.cut),
+            "retrieval_fusion": dg.MetadataValue.json(fusion.__dict__),
             "by_surface": dg.MetadataValue.json(frame["surface"].value_counts().to_dict()),
         }
     )
 
 
 def _replay_rows(
-    platform: PlatformResource, events: pd.DataFrame, cut: pd.Timestamp, held_out: set[str]
+    platform: PlatformResource,
+    events: pd.DataFrame,
+    cut: pd.Timestamp,
+    held_out: set[str],
+    tuner: FusionTuner,
 ) -> pd.DataFrame:
     seen, fresh = label_window_positives(events, cut)
     users = sorted(u for u in set(fresh) - held_out if len(seen.get(u, ())) >= RANKER_POOL.min_history)
@@ -196,11 +206,16 @@ def _replay_rows(
         users = sorted(rng.choice(users, size=RANKER_POOL.max_users, replace=False).tolist())
     replay = load_replay(platform.settings, cut, events, with_ranker=False)
     devices = replay.profiles["device"] if "device" in replay.profiles else pd.Series(dtype=str)
-    return pool_rows(replay.candidates, devices, fresh, users, cut, RANKER_POOL, seed=platform.seed)
+    candidates = tuner.recording(replay.candidates, fresh)
+    return pool_rows(candidates, devices, fresh, users, cut, RANKER_POOL, seed=platform.seed)
 
 
 def _preference_rows(
-    platform: PlatformResource, events: pd.DataFrame, kept: pd.DataFrame, cut: pd.Timestamp
+    platform: PlatformResource,
+    events: pd.DataFrame,
+    kept: pd.DataFrame,
+    cut: pd.Timestamp,
+    tuner: FusionTuner,
 ) -> pd.DataFrame:
     """Replay rows of the preference holdout: each training user's candidates at the cut, their
     hidden engagements the positives. What teaches the ranker what people like, beside what they
@@ -214,7 +229,8 @@ def _preference_rows(
         users = sorted(rng.choice(users, size=RANKER_POOL.max_users, replace=False).tolist())
     replay = load_replay(platform.settings, cut, kept, with_ranker=False)
     devices = replay.profiles["device"] if "device" in replay.profiles else pd.Series(dtype=str)
-    rows = pool_rows(replay.candidates, devices, liked, users, cut, RANKER_POOL, seed=platform.seed)
+    candidates = tuner.recording(replay.candidates, liked)
+    rows = pool_rows(candidates, devices, liked, users, cut, RANKER_POOL, seed=platform.seed)
     return rows.assign(session_id=PREFERENCE_SESSION_PREFIX + rows["user_id"].astype(str))
 
 

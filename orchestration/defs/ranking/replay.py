@@ -25,6 +25,7 @@ import pandas as pd
 
 from bento.bundle import ServingBundle
 from bento.funnel.cold_start import source_counts
+from bento.funnel.fusion import load_fusion_weights
 from bento.funnel.request_inputs import request_inputs
 from bento.funnel.retrieval import RetrievalContext, retrieve_candidates
 from bento.sources import RetrievalSources
@@ -226,6 +227,8 @@ def cut_bundle(
         segment_lists=lists["segments"],
         light_ranker=load_light_ranker(area.ranker) if light else None,
         sources=_sources_at_cut(settings, before, items_then, cut),
+        # The trained funnel's retrieval order is the tuned one; the rows it is tuned on use none.
+        fusion_weights=load_fusion_weights(area.root) if with_ranker else None,
         availability=lambda: not_yet,  # items created after the cut did not exist yet
     )
 
