@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from contracts.funnel_config import FUNNEL_FILE, FunnelConfig, load_funnel_config
 
-WorldSize = Literal["tiny", "demo", "large"]
+WorldSize = Literal["tiny", "demo", "serving", "large"]
 SourceKind = Literal["demo", "movielens", "interactions"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

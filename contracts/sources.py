@@ -72,7 +72,7 @@ def materialize_source(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m contracts.sources", description=__doc__)
     parser.add_argument("--kind", choices=["demo", "movielens", "interactions"], default="demo")
-    parser.add_argument("--size", choices=["tiny", "demo", "large"], default="demo")
+    parser.add_argument("--size", choices=["tiny", "demo", "serving", "large"], default="demo")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--path", type=Path, help="dataset folder or file (movielens, interactions)")
     parser.add_argument("--columns", help="interactions column mapping, e.g. user=uid,item=iid,timestamp=ts")

@@ -128,6 +128,15 @@ SPECS: dict[str, WorldSpec] = {
     "demo": WorldSpec(
         "demo", n_users=20_000, n_items=50_000, days=30, sessions_per_user_day=0.136, users_per_chunk=5_000
     ),
+    # The serving benchmark's world (bench.serving): a catalogue of a million, modest history.
+    "serving": WorldSpec(
+        "serving",
+        n_users=100_000,
+        n_items=1_000_000,
+        days=14,
+        sessions_per_user_day=0.05,
+        users_per_chunk=25_000,
+    ),
     "large": WorldSpec(
         "large",
         n_users=2_000_000,

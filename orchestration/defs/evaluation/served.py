@@ -24,6 +24,7 @@ import pandas as pd
 
 from bento.assembly import AssembledFunnel, assemble_funnel, load_bundle_ranker
 from contracts.api import RecommendRequest
+from contracts.funnel_config import FunnelConfig
 from contracts.world.io import WorldTables, write_tables
 from orchestration.defs.common.artifact_store import ArtifactStoreResource
 from orchestration.defs.common.artifacts import staging
@@ -34,6 +35,9 @@ from training.evaluation.protocols import TIME_ORDERED, Split
 
 SERVED = "served"  # the served funnel, ranker as the promotion gate left it
 SERVED_RETRIEVAL_ORDER = "served_retrieval_order"  # the same bundle with the ranker switched off
+# The same bundle, ranker as served, with the surface's diversity cap lifted: what the design's
+# re-ranking rule (at most 3 of a category in 10) costs in NDCG against baselines that have none.
+SERVED_WITHOUT_RULES = "served_without_rules"
 SURFACE = "home_feed"
 WORLD_MARKER = "protocol-split"  # the world's source path: the loop reuses the world written here
 
@@ -125,6 +129,19 @@ def pages(assembled: AssembledFunnel, user_ids: list[str], k: int) -> tuple[list
     return lists, levels
 
 
+def without_diversity_cap(config: FunnelConfig) -> FunnelConfig:
+    """``config`` with every surface's per-category cap lifted (the sponsored cap stays)."""
+    surfaces = {
+        name: surface.model_copy(
+            update={
+                "rules": surface.rules.model_copy(update={"max_per_category": surface.rules.category_window})
+            }
+        )
+        for name, surface in config.surfaces.items()
+    }
+    return config.model_copy(update={"surfaces": surfaces})
+
+
 def positions(lists: list[list[str]], item_ids: np.ndarray, k: int) -> np.ndarray:
     """Item-id lists -> [users, k] positions in the evaluation's item layout (-1: unknown or empty)."""
     index = pd.Index(item_ids)
@@ -166,10 +183,13 @@ def served_lists(
         assembled.bundle.ranker_enabled = False
         retrieval, _ = pages(assembled, ids, k)
         assembled.bundle.ranker_enabled = ranker_enabled
+        assembled.funnel.config = without_diversity_cap(assembled.funnel.config)
+        uncapped, _ = pages(assembled, ids, k)
         asked = time.perf_counter()
     tops = {
         SERVED: positions(served, split.data.item_ids, k),
         SERVED_RETRIEVAL_ORDER: positions(retrieval, split.data.item_ids, k),
+        SERVED_WITHOUT_RULES: positions(uncapped, split.data.item_ids, k),
     }
     counts = np.bincount(np.asarray(levels, dtype=int), minlength=5)
     report = {
@@ -177,7 +197,8 @@ def served_lists(
         "fallback_levels": {str(level): int(n) for level, n in enumerate(counts) if n},
         "build_seconds": round(built - started, 1),
         "request_seconds": round(asked - built, 1),
-        "requests": 2 * len(ids),
+        "requests": 3 * len(ids),
+        "retrieval_fusion": assembled.bundle.fusion_weights,  # None: equal weights
     }
     return ServedLists(tops, report)
 

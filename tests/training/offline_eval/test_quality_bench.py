@@ -48,7 +48,7 @@ def test_the_served_funnel_is_rebuilt_per_split_and_scored_beside_the_baselines(
     (entry,) = document["runs"]
     assert entry["protocol"] == "temporal"
     assert set(entry["models"]) == {
-        "served", "served_retrieval_order", "popularity", "itemknn", "ease", "als",
+        "served", "served_retrieval_order", "served_without_rules", "popularity", "itemknn", "ease", "als",
     }  # fmt: skip
     for metrics in entry["models"].values():
         for name in ("ndcg@10", "ndcg@20", "recall@10", "recall@20", "mrr@10", "coverage@10"):
@@ -58,7 +58,7 @@ def test_the_served_funnel_is_rebuilt_per_split_and_scored_beside_the_baselines(
     # Every test user was answered by the served funnel (a page from the fallback stack counts too).
     assert sum(entry["served"]["fallback_levels"].values()) == entry["split"]["test_users"]
     assert entry["models"]["served"]["ndcg@10"] > entry["models"]["popularity"]["ndcg@10"] * 0.5
-    for name in ("served", "served_retrieval_order"):
+    for name in ("served", "served_retrieval_order", "served_without_rules"):
         interval = entry["intervals"][name]
         assert interval["against"] in ("popularity", "itemknn", "ease", "als")
         assert interval["low"] <= interval["difference"] <= interval["high"]
