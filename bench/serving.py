@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rates", type=float, nargs="+", default=list(DEFAULT_RATES))
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per rate")
     parser.add_argument("--port", type=int, default=3090)
+    parser.add_argument("--warmup", type=float, default=15.0, help="seconds of unrecorded load first")
     parser.add_argument("--bare-requests", type=int, default=300)
     parser.add_argument("--key", default="default", help="results key in serving.json")
     args = parser.parse_args(argv)
@@ -147,6 +148,8 @@ def main(argv: list[str] | None = None) -> None:
         targets_file = targets(home, scratch / "targets.json")
         service = start_service(env, args.port, scratch / "logs")
         try:
+            if args.warmup > 0:  # caches, lazy imports and the first batches: not what is measured
+                run_rate(url, min(args.rates), args.warmup, targets_file, client_key, scratch / "warmup.json")
             for rate in args.rates:
                 load_before = _loadavg()
                 out = scratch / f"{rate}.json"
@@ -164,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         "world_size": args.world_size,
         "home": str(home),
         "build_seconds": build_s,
+        "warmup_s": args.warmup,
+        "duration_s": args.duration,
         "runs": runs,
         "p99_crosses_200ms_at_rate": crossing,
         "bare_funnel_in_process": bare,
