@@ -27,6 +27,7 @@ import httpx
 
 from bento.auth.keys import ensure_local_keys
 from bento.ingestion.settings import IngestionConfig, load_ingestion_config
+from contracts.registry import read_production
 from contracts.settings import REPO_ROOT, load_settings
 
 READY_TIMEOUT_S = 240.0
@@ -73,9 +74,34 @@ class Child:
             self.process.wait()
 
 
-def children(service_port: int, ui_port: int, ingestion: IngestionConfig | None = None) -> list[Child]:
+WORKING_TREE_SERVICE = "bento.service:Recommender"
+
+
+def service_target(home: Path) -> str:
+    """What `bentoml serve` runs: the production version's built bento (its code, config and
+    bundle, as built, measured and promoted), or the working tree before a first promotion or when
+    that bento is gone from the store."""
+    pointer = read_production(home)
+    tag = pointer.current.bento_tag if pointer is not None else None
+    if tag is None:
+        return WORKING_TREE_SERVICE
+    import bentoml
+    from bentoml.exceptions import NotFound
+
+    try:
+        bentoml.bentos.get(tag)
+    except NotFound:
+        return WORKING_TREE_SERVICE
+    return tag
+
+
+def children(
+    service_port: int, ui_port: int, ingestion: IngestionConfig | None = None, target: str | None = None
+) -> list[Child]:
+    """The platform's processes; ``target`` is what the service serves (``service_target``)."""
     workspace = str(REPO_ROOT / "workspace.yaml")
     ingestion = ingestion or load_ingestion_config()
+    target = target or service_target(load_settings().paths.home)
     consumers = []
     if ingestion.session_updater.mode == "external":
         consumers.append(Child("session updater", [sys.executable, "-m", "bento.ingestion.session_updater"]))
@@ -96,7 +122,7 @@ def children(service_port: int, ui_port: int, ingestion: IngestionConfig | None 
                 "-m",
                 "bentoml",
                 "serve",
-                "bento.service:Recommender",
+                target,
                 "--port",
                 str(service_port),
             ],
@@ -196,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             print(sample(args.service_port, keys["client"]), flush=True)
         print(
             f"Platform up (home {home}):\n"
-            f"  service    http://127.0.0.1:{args.service_port}\n"
+            f"  service    http://127.0.0.1:{args.service_port} (serving {target})\n"
             f"  Dagster UI http://127.0.0.1:{args.ui_port}\n"
             "  daemon     schedules, sensors (alerts: config/alerts.yaml), freshness\n"
             f"  API keys   client and admin in {paths.local_keys}; more: python -m bento.auth.keys\n"
@@ -205,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    group = children(args.service_port, args.ui_port)
+    target = service_target(home)
+    group = children(args.service_port, args.ui_port, target=target)
     extra = [c for c in group if c.name in ("session updater", "archiver")]
     return supervise(group, env, Path(args.logs) if args.logs else None, when_up)
 

@@ -22,6 +22,7 @@ import dagster as dg
 import httpx
 import pytest
 
+from contracts.registry import read_production
 from contracts.settings import REPO_ROOT
 from orchestration.definitions import defs
 
@@ -72,6 +73,7 @@ def copied_home(tiny_platform, tmp_path: Path) -> tuple[Path, Path]:
     bentoml_home = tmp_path / "bentoml"
     bentoml_home.mkdir()
     (bentoml_home / "models").symlink_to(Path(os.environ["BENTOML_HOME"]) / "models")
+    (bentoml_home / "bentos").symlink_to(Path(os.environ["BENTOML_HOME"]) / "bentos")
     return home, dagster_home
 
 
@@ -109,6 +111,9 @@ def test_platform_comes_up_reports_freshness_and_daemon_health_and_stops(copied_
         assert up.wait(UP_TIMEOUT_S), f"platform not up after {UP_TIMEOUT_S:.0f}s:\n{''.join(lines)}"
         text = "".join(lines)
         assert "Sample request:" in text and '"items"' in text  # the service answered the sample
+        production = read_production(home)
+        assert production is not None and production.current.bento_tag
+        assert f"(serving {production.current.bento_tag})" in text, "make run serves the built bento"
         local = json.loads((home / "auth" / "local_keys.json").read_text())
         assert f"-H 'authorization: Bearer {local['client']}'" in text, "the sample shows the local key"
         bare = httpx.post(f"http://127.0.0.1:{service_port}/recommend", json={"user_id": "u1"}, timeout=30)

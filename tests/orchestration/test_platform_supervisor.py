@@ -38,3 +38,26 @@ def test_external_consumers_are_supervised_children_only_when_configured() -> No
     assert group["session updater"][1:] == ["-m", "bento.ingestion.session_updater"]
     assert group["archiver"][1:] == ["-m", "orchestration.archiver"]
     assert len(group) == 5
+
+
+def test_the_service_serves_the_production_versions_built_bento(tiny_platform, tmp_path) -> None:
+    from datetime import UTC, datetime
+
+    from contracts.registry import POINTER_FILE, Deployment, ProductionPointer, read_production, registry_dir
+    from orchestration.platform import WORKING_TREE_SERVICE, service_target
+
+    platform, _ = tiny_platform
+    production = read_production(platform.settings.paths.home)
+    assert production is not None and production.current.bento_tag
+    assert service_target(platform.settings.paths.home) == production.current.bento_tag
+    assert service_target(tmp_path) == WORKING_TREE_SERVICE, "before a first promotion"
+    gone = Deployment(
+        version="v1",
+        model_tag="reco_bundle:v1",
+        bento_tag="reco:v1",
+        promoted_at=datetime.now(UTC),
+        reason="manual promote",
+    )
+    (registry_dir(tmp_path) / POINTER_FILE).parent.mkdir(parents=True)
+    (registry_dir(tmp_path) / POINTER_FILE).write_text(ProductionPointer(current=gone).model_dump_json())
+    assert service_target(tmp_path) == WORKING_TREE_SERVICE, "a bento missing from the store"
