@@ -54,7 +54,7 @@ class SurfaceConfig(_Strict):
 class HistoryConfig(_Strict):
     """How much of a user's past a request looks at."""
 
-    history_items: int = Field(200, ge=1)  # latest engagements that score the collaborative sources
+    history_items: int = Field(1000, ge=1)  # latest engagements that score the collaborative sources
     seed_items: int = Field(10, ge=1)  # the newest of those seed co-interaction and content
     # The live session's pull on the two-tower query (intent shift): 0 ignores it, 1 is all session.
     session_query_weight: float = Field(0.5, ge=0, le=1)

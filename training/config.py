@@ -154,7 +154,7 @@ class ItemKNNConfig:
     shrink: float = 10.0  # damps similarities that rest on few common users
     min_count: float = 1.0  # co-occurrences below this are dropped
     max_user_items: int = 500  # a user's latest items that count while fitting
-    max_seeds: int = 200  # a request's history items that score the catalogue (newest first)
+    max_seeds: int = 1000  # a request's history items that score the catalogue (newest first)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,7 +176,7 @@ class EASEConfig:
     l2_per_mean_count: float = 10.0
     neighbours: int = 300
     max_user_items: int = 1_000  # a user's latest items that count while fitting
-    max_seeds: int = 200  # a request's history items that score the catalogue (newest first)
+    max_seeds: int = 1000  # a request's history items that score the catalogue (newest first)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -213,7 +213,7 @@ class ALSConfig:
     regularization: float = 10.0
     alpha: float = 5.0  # confidence of an engagement (an unobserved pair has 1)
     iterations: int = 15
-    max_seeds: int = 200  # a request's latest engagements that fold in
+    max_seeds: int = 1000  # a request's latest engagements that fold in
     seed: int = 7
 
     def to_dict(self) -> dict[str, Any]:
