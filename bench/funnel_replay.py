@@ -33,11 +33,11 @@ from orchestration.defs.ranking.replay import (
     RANKED,
     RETRIEVAL_ORDER,
     OfflineFunnel,
-    evaluate_replay,
     evaluation_sample,
     label_window_positives,
     load_replay,
 )
+from orchestration.defs.ranking.replay_scores import evaluate_replay
 from training.config import RankerConfig
 from training.export import export_ranker, load_ranker
 from training.light_ranker import export_light_ranker, load_light_ranker
@@ -60,7 +60,7 @@ def replay_seed(
         export_light_ranker(light.model, folder, f"bench-seed{seed}")
         funnel.ranker, funnel.bundle.light_ranker = load_ranker(folder), load_light_ranker(folder)
         started = time.perf_counter()
-        results = evaluate_replay(funnel, test)
+        results = evaluate_replay(funnel, test).models
     return {
         "seed": seed,
         "users": len(test),

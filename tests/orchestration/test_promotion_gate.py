@@ -230,3 +230,18 @@ def test_gate_blocks_a_candidate_that_scores_nan(tiny_platform, tmp_path: Path) 
     assert "loads_and_warms_up" in gate.metadata["failed_rules"].value
     assert "NaN" in gate.metadata["loads_and_warms_up/error"].value
     assert read_production(home).current.version == production
+
+
+def test_with_per_user_gains_the_rankers_lead_must_clear_the_noise() -> None:
+    window = {"ranked": {"ndcg@10": 0.25, "n_users": 40.0}, "retrieval_order": {"ndcg@10": 0.20}}
+    rng = np.random.default_rng(0)
+    clear = rng.normal(0.05, 0.1, size=300)  # a lead of 0.05, ~0.006 standard error
+    kept = ranker_verdict(window, gains=clear.tolist())
+    assert kept.detail["served_order"] == "ranked" and kept.detail["gain_low"] > 0
+    assert kept.detail["gain_users"] == 300
+    noisy = rng.normal(0.005, 0.3, size=60)  # ahead on average, inside the noise
+    refused = ranker_verdict(window, gains=(noisy - noisy.mean() + 0.005).tolist())
+    assert refused.detail["gain_low"] < 0 < refused.detail["gain_high"]
+    assert refused.detail["served_order"] == "retrieval_order", "an unproven lead serves retrieval order"
+    assert ranker_verdict(window, gains=[0.0] * 50).detail["served_order"] == "retrieval_order"
+    assert ranker_verdict(window, gains=[]).detail["served_order"] == "ranked", "no gains: the means"

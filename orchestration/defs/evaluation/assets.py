@@ -26,11 +26,11 @@ from orchestration.defs.ingestion.assets import catalogue, events, users
 from orchestration.defs.ranking.assets import ranking_model
 from orchestration.defs.ranking.replay import (
     PREFERENCE_HOLDOUT,
-    evaluate_replay,
     evaluation_sample,
     label_window_positives,
     load_replay,
 )
+from orchestration.defs.ranking.replay_scores import RANKER_GAINS, evaluate_replay
 
 GROUP = "evaluation"
 
@@ -53,7 +53,8 @@ def offline_evaluation(context: dg.AssetExecutionContext, platform: PlatformReso
     _, fresh = label_window_positives(events, split.cut)
     test = evaluation_sample(fresh, RETRIEVAL.eval_users, platform.seed)
     funnel = load_replay(platform.settings, split.cut, events, with_ranker=True)
-    results = evaluate_replay(funnel, test)
+    scores = evaluate_replay(funnel, test)
+    results = scores.models
     preference = _preference_holdout(platform, events, split.cut)
     k = max(RETRIEVAL.ks)
     report = {
@@ -61,6 +62,7 @@ def offline_evaluation(context: dg.AssetExecutionContext, platform: PlatformReso
         "users": len(test),
         "k": k,
         "models": results,
+        RANKER_GAINS: scores.gains,  # per user: ranked minus retrieval order, NDCG@10 (the gate's)
         PREFERENCE_HOLDOUT: preference,
     }
     area.evaluation.write_text(json.dumps(report, indent=2))
@@ -72,8 +74,14 @@ def offline_evaluation(context: dg.AssetExecutionContext, platform: PlatformReso
         for metric, v in r.items()
     }
     return dg.MaterializeResult(
-        metadata={"users_evaluated": len(test), **flat, "report": dg.MetadataValue.json(report)}
+        metadata={"users_evaluated": len(test), **flat, "report": dg.MetadataValue.json(_summary(report))}
     )
+
+
+def _summary(report: dict) -> dict:
+    """The report without its per-user gains (thousands of floats: the file keeps them)."""
+    preference = {k: v for k, v in report[PREFERENCE_HOLDOUT].items() if k != RANKER_GAINS}
+    return {k: v for k, v in report.items() if k != RANKER_GAINS} | {PREFERENCE_HOLDOUT: preference}
 
 
 def _preference_holdout(platform: PlatformResource, events: pd.DataFrame, cut: pd.Timestamp) -> dict:
@@ -89,7 +97,8 @@ def _preference_holdout(platform: PlatformResource, events: pd.DataFrame, cut: p
     kept = without_hidden(events, cut)
     funnel = load_replay(platform.settings, cut, kept, with_ranker=True)
     test = {u: wanted[u] for u in users}
-    return {"users": len(test), "models": evaluate_replay(funnel, test)}
+    scores = evaluate_replay(funnel, test)
+    return {"users": len(test), "models": scores.models, RANKER_GAINS: scores.gains}
 
 
 @dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[events, catalogue, users], freshness_policy=DAILY_LOOP)

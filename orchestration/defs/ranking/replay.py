@@ -17,7 +17,6 @@ whole ``Funnel`` instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +34,6 @@ from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from contracts.settings import PlatformSettings
 from orchestration.defs.candidate_generation.assets import cut_candidates_dir
 from orchestration.defs.common.artifacts import staging
-from orchestration.defs.common.config import RETRIEVAL
 from orchestration.defs.common.split import evaluation_users
 from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.serving.fallbacks import fallback_lists
@@ -45,12 +43,10 @@ from training.candidates.ease import EASE_FILE, EASENeighbours
 from training.candidates.editorial import EDITORIAL_FILE, editorial_lists, load_editorial
 from training.candidates.item_knn import ITEM_KNN_FILE, ItemKNNNeighbours
 from training.candidates.trending import trending_lists
-from training.evaluation.metrics import evaluate_topk
 from training.export import LoadedRanker, load_ranker
 from training.index.faiss_index import ItemIndex
 from training.light_ranker import WEIGHTS_FILE as LIGHT_WEIGHTS
 from training.light_ranker import keep_top, load_light_ranker
-from training.recommenders.threads import torch_threads
 from training.retrieval import RetrievalArtifacts
 
 EVAL_SURFACE = "home_feed"
@@ -259,23 +255,3 @@ def evaluation_sample(fresh: dict[str, set[str]], limit: int, seed: int) -> dict
     if len(users) > limit:
         users = sorted(np.random.default_rng(seed).choice(users, size=limit, replace=False).tolist())
     return {u: fresh[u] for u in users}
-
-
-def evaluate_replay(funnel: OfflineFunnel, test: dict[str, set[str]]) -> dict[str, dict[str, float]]:
-    """The funnel with its rankers (``ranked``) against its own retrieval order and popularity, on
-    the same candidates."""
-    seen = funnel.seen
-
-    def popularity(batch: list[str], n: int) -> list[list[str]]:
-        return [
-            [i for i in funnel.popular[: n + len(seen.get(u, ()))] if i not in seen.get(u, ())][:n]
-            for u in batch
-        ]
-
-    models: dict[str, Callable[[list[str], int], list[list[str]]]] = {
-        RANKED: lambda batch, n: [funnel.rank(u, n) for u in batch],
-        RETRIEVAL_ORDER: lambda batch, n: [funnel.rank(u, n, use_ranker=False) for u in batch],
-        "popularity": popularity,
-    }
-    with torch_threads(1):  # per-user batches are small: extra threads only contend
-        return {name: evaluate_topk(fn, test, ks=RETRIEVAL.ks) for name, fn in models.items()}

@@ -32,6 +32,7 @@ from orchestration.defs.common.warehouse import positive_events, read_table
 from orchestration.defs.evaluation.assets import offline_evaluation
 from orchestration.defs.features.assets import load_split, online_features
 from orchestration.defs.ranking.replay import PREFERENCE_HOLDOUT, RANKED, RETRIEVAL_ORDER
+from orchestration.defs.ranking.replay_scores import RANKER_GAINS
 from orchestration.defs.serving.fallbacks import fallback_lists as compute_fallback_lists
 from orchestration.defs.serving.promotion import SERVED_RANKED, load_promotion_config, ranker_verdict
 from orchestration.defs.serving.publish import publish_production
@@ -163,7 +164,11 @@ def staged_bundle(context: dg.AssetExecutionContext, platform: PlatformResource)
     manifest = read_manifest(area.ranker)
     report = json.loads(area.evaluation.read_text())
     models = report["models"]
-    ranking = ranker_verdict(models, report.get(PREFERENCE_HOLDOUT, {}).get("models"))
+    preference = report.get(PREFERENCE_HOLDOUT, {})
+    gains = None
+    if RANKER_GAINS in report:  # every held-out user's ranked-minus-retrieval-order NDCG@10
+        gains = [*report[RANKER_GAINS], *preference.get(RANKER_GAINS, [])]
+    ranking = ranker_verdict(models, preference.get("models"), gains=gains, seed=platform.seed)
     enabled = ranking.detail["served_order"] == SERVED_RANKED
     lineage = {
         "model_version": manifest["model_version"],

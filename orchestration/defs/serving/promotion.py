@@ -6,7 +6,7 @@ rules are testable without a loop. Thresholds come from `config/promotion.yaml`.
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 from contracts.schemas import SURFACES
 from contracts.settings import REPO_ROOT
 from orchestration.defs.ranking.replay import PREFERENCE_HOLDOUT, RANKED, RETRIEVAL_ORDER
+from training.evaluation.bootstrap import paired_interval
 
 PROMOTION_CONFIG = REPO_ROOT / "config" / "promotion.yaml"
 Scorer = Callable[[np.ndarray, str], np.ndarray]
@@ -96,12 +97,20 @@ def ranker_verdict(
     models: dict[str, dict[str, float]],
     preference: dict[str, dict[str, float]] | None = None,
     metric: str = "ndcg@10",
+    gains: Sequence[float] | None = None,
+    seed: int = 0,
 ) -> Verdict:
-    """Serve the rankers only where they do not lose to their own retrieval order offline (same
-    candidates, same held-out users), judged on every held-out user at once: the label window's
-    (what comes next) and the preference holdout's (what a user likes), their NDCG differences
-    averaged per user. One pooled mean, not two votes: the label window often holds a few dozen
-    users, too few to veto alone (on MovieLens 100K 41, against 190 in the holdout)."""
+    """Serve the rankers only where they beat their own retrieval order offline (same candidates,
+    same held-out users), judged on every held-out user at once: the label window's (what comes
+    next) and the preference holdout's (what a user likes). One pooled comparison, not two votes:
+    the label window often holds a few dozen users, too few to veto alone (on MovieLens 100K 41,
+    against 190 in the holdout).
+
+    With the users' own NDCG differences (``gains``, both sets together) the lead must be real:
+    the lower end of its paired bootstrap 95% interval above zero. A ranker is the costlier, more
+    fragile order; a lead inside the noise of a few hundred users is not worth serving (on
+    MovieLens such rankers were kept and then lost to retrieval order on test). Without per-user
+    gains (a report of an older build) the pooled mean deciding, a tie keeping the ranker."""
     detail: dict[str, float | int | str | None] = {}
     gained, users = 0.0, 0.0
     complete = True
@@ -121,6 +130,11 @@ def ranker_verdict(
         gained, users = gained + n * (ranked - retrieval), users + n
     pooled = gained / users if users else None
     enabled = complete and pooled is not None and pooled >= 0.0
+    if gains is not None and len(gains):
+        diff = np.asarray(gains, dtype=np.float64)
+        interval = paired_interval(diff, np.zeros_like(diff), seed=seed)
+        detail |= {"gain_low": interval["low"], "gain_high": interval["high"], "gain_users": len(diff)}
+        enabled = complete and interval["low"] > 0.0
     return Verdict(
         name="ranker_beats_retrieval_order",
         passed=True,  # a refused ranker does not block the version: retrieval order serves
