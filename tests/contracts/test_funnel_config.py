@@ -48,7 +48,7 @@ def test_the_shipped_file_sets_every_knob_to_its_documented_default() -> None:
     """config/funnel.yaml spells the defaults out; the code's defaults are the same values."""
     shipped = load_funnel_config(FUNNEL_FILE)
     assert shipped.surface("home_feed") == FunnelConfig().surface("home_feed")
-    for section in ("related", "history", "caches", "cold_start", "live_index", "fallbacks"):
+    for section in ("related", "history", "caches", "cold_start", "live_index", "fallbacks", "degradation"):
         assert getattr(shipped, section) == getattr(FunnelConfig(), section), section
     assert shipped.surface("notifications").full_rank == 100
 
