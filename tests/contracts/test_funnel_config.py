@@ -63,3 +63,11 @@ def test_settings_read_the_tree_once_and_again_after_an_edit(tmp_path: Path) -> 
 
     os.utime(path, ns=(1, 1))  # a different mtime even within the clock's resolution
     assert settings.funnel().history.seed_items == 6
+
+
+def test_reco_funnel_config_names_another_tree(tmp_path: Path) -> None:
+    path = tmp_path / "funnel.yaml"
+    path.write_text("history: {seed_items: 3}\n")
+    settings = load_settings({"RECO_HOME": str(tmp_path), "RECO_FUNNEL_CONFIG": str(path)})
+    assert settings.funnel().history.seed_items == 3
+    assert load_settings({"RECO_HOME": str(tmp_path)}).funnel_file == FUNNEL_FILE
