@@ -14,6 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from anyio._core._eventloop import threadlocals  # no public way to hand a thread's loop token on
+
 T = TypeVar("T")
 BUDGET_THREADS = 8  # concurrent dependency calls per worker process; more queue (and time out)
 
@@ -33,11 +35,20 @@ class Budgets:
             return fn(*args)
         budget_s = budget_ms / 1000
         give_up = time.monotonic() + budget_s
+        token = getattr(threadlocals, "current_token", None)
 
         def run() -> T:
             if time.monotonic() > give_up:  # waited in the queue past its budget: skip the work
                 raise PastBudget(f"{what} was queued past its budget")
-            return fn(*args)
+            if token is None:
+                return fn(*args)
+            # The caller is an AnyIO worker thread (a BentoML sync endpoint): hand its event-loop
+            # token on, or BentoML's sync client of the Ranker cannot reach the loop from here.
+            threadlocals.current_token = token
+            try:
+                return fn(*args)
+            finally:
+                del threadlocals.current_token
 
         future = self._pool.submit(run)
         try:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 
+import anyio
+import anyio.from_thread
+import anyio.to_thread
 import pytest
 
 from bento.funnel.budget import Budgets, PastBudget
@@ -45,6 +48,27 @@ def test_a_budgeted_call_is_abandoned_and_a_queued_one_skipped() -> None:
         budgets.close()
     assert ran == []
     assert Budgets(enforced=False).call("inline", 0.001, sum, [1, 2]) == 3, "offline: no budget"
+
+
+def test_a_budgeted_call_from_an_anyio_worker_thread_can_still_reach_the_event_loop() -> None:
+    """BentoML runs sync endpoints in AnyIO worker threads, and its sync client of the Ranker
+    calls back into the loop: a call moved to a budget thread must keep that route."""
+    budgets = Budgets(enforced=True)
+
+    async def on_the_loop() -> str:
+        await anyio.sleep(0)
+        return "scored"
+
+    def endpoint() -> str:
+        return budgets.call("ranker", 5_000, anyio.from_thread.run, on_the_loop)
+
+    async def serve() -> str:
+        return await anyio.to_thread.run_sync(endpoint)
+
+    try:
+        assert anyio.run(serve) == "scored"
+    finally:
+        budgets.close()
 
 
 def test_the_budgets_must_fit_inside_the_deadline() -> None:
