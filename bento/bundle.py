@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from training.index.faiss_index import ItemIndex
 from training.light_ranker import WEIGHTS_FILE, LightRanker, load_light_ranker
 from training.retrieval import SERVED_USER_EMBEDDINGS_FILE, USER_EMBEDDINGS_FILE
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class ServingBundle:
@@ -32,7 +35,7 @@ class ServingBundle:
     user_embeddings: np.ndarray
     item_positions: pd.Series  # item_id -> row of item_embeddings
     item_embeddings: np.ndarray
-    index: ItemIndex
+    index: ItemIndex | None  # None: its files were missing at load; the index sources are skipped
     catalogue: pd.DataFrame  # indexed by item_id
     history: dict[str, set[str]]  # everything each user engaged with: never served to them again
     recent: dict[str, list[str]]  # their latest engagements, newest first (what scores the
@@ -71,7 +74,7 @@ class ServingBundle:
             user_embeddings=np.load(_served_user_vectors(retrieval)),
             item_positions=pd.Series(np.arange(len(item_ids)), index=item_ids),
             item_embeddings=np.load(retrieval / "item_embeddings.npy"),
-            index=ItemIndex.load(root / "index"),
+            index=_load_index(root / "index"),
             catalogue=pd.read_parquet(root / "catalogue.parquet").set_index("item_id"),
             history=history.groupby("user_id")["item_id"].agg(set).to_dict(),
             recent=latest_first(history),
@@ -104,6 +107,8 @@ class ServingBundle:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[list[list[str]], np.ndarray]:
         with self._lock:  # FAISS indices are not safe to search while another thread adds
+            if self.index is None:
+                raise IndexUnavailableError("the bundle's item index did not load")
             return self.index.search(queries, k)
 
     def put_item(self, item_id: str, attributes: dict[str, object], vector: np.ndarray) -> None:
@@ -116,7 +121,8 @@ class ServingBundle:
                 self.item_embeddings = np.vstack([self.item_embeddings, vector[None, :]])
             else:
                 self.item_embeddings[int(position)] = vector
-            self.index.add([item_id], vector[None, :])
+            if self.index is not None:  # else the next swapped-in rebuild carries it (_api_items)
+                self.index.add([item_id], vector[None, :])
             self.sources.add_item({"item_id": item_id, **attributes})
             self._api_items[item_id] = vector
 
@@ -147,9 +153,24 @@ class ServingBundle:
 
     def drop_item(self, item_id: str) -> None:
         with self._lock:
-            self.index.remove([item_id])
+            if self.index is not None:
+                self.index.remove([item_id])
             self.sources.remove_item(item_id)
             self._api_items.pop(item_id, None)
+
+
+class IndexUnavailableError(RuntimeError):
+    """The item index is not loaded: the sources that search it are skipped."""
+
+
+def _load_index(directory: Path) -> ItemIndex | None:
+    """The bundle's FAISS index, or None when its files are missing or unreadable: the service
+    still starts and serves from the other sources (and the next live index swaps one in)."""
+    try:
+        return ItemIndex.load(directory)
+    except (OSError, RuntimeError, ValueError):
+        log.exception("item index at %s did not load; serving without the two-tower sources", directory)
+        return None
 
 
 def _served_user_vectors(retrieval: Path) -> Path:

@@ -7,6 +7,7 @@ request reads ~1,000 of them; session features are never cached, so a click show
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ from contracts.features import (
     USER_STATS_VIEW,
 )
 from contracts.funnel_config import CachesConfig
+from contracts.slis import FEATURE_STORE_DOWN, FEATURE_STORE_SLOW
 
 USER_REFS = (
     [f"{USER_STATS_VIEW}:{f}" for f in USER_STATS_FEATURES]
@@ -39,6 +41,29 @@ USER_REFS = (
     + [f"{USER_SESSION_VIEW}:{f}" for f in SESSION_FEATURES]
 )
 ITEM_REFS = [f"{ITEM_STATS_VIEW}:{f}" for f in ITEM_STATS_FEATURES]
+
+
+Runner = Callable[..., Any]  # run(fn, *args): the call, under a time budget or not
+
+
+def inline(fn: Callable[..., Any], *args: object) -> Any:
+    return fn(*args)
+
+
+@dataclass(frozen=True)
+class FeatureFault:
+    """Why a read served defaults: a bounded kind (``contracts.slis``) and the error's text."""
+
+    kind: str
+    detail: str
+
+    @classmethod
+    def of(cls, what: str, error: Exception) -> FeatureFault:
+        kind = FEATURE_STORE_SLOW if isinstance(error, TimeoutError) else FEATURE_STORE_DOWN
+        return cls(kind, f"{what}: {type(error).__name__}: {error}")
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 def _with_defaults(row: dict[str, Any], defaults: dict[str, object]) -> dict[str, Any]:
@@ -66,23 +91,32 @@ class OnlineFeatures:
         row = {k: v[0] for k, v in raw.items() if k != "user_id"}
         return _with_defaults(row, {**USER_DEFAULTS, **SESSION_DEFAULTS})
 
-    def user_or_defaults(self, user_id: str) -> tuple[dict[str, Any], str | None]:
-        """The user's features, or the population defaults and the reason when the store is down."""
+    def user_or_defaults(
+        self, user_id: str, run: Runner = inline
+    ) -> tuple[dict[str, Any], FeatureFault | None]:
+        """The user's features, or the population defaults and why when the store is down or past
+        its budget (``run`` applies the budget: ``bento.funnel.budget.Budgets.runner``)."""
         try:
-            return self.user(user_id), None
+            return run(self.user, user_id), None
         except Exception as error:
             self._defaulted("user")
-            return {**USER_DEFAULTS, **SESSION_DEFAULTS}, f"user features: {type(error).__name__}: {error}"
+            return {**USER_DEFAULTS, **SESSION_DEFAULTS}, FeatureFault.of("user features", error)
 
-    def items_or_cached(self, item_ids: Sequence[str]) -> tuple[pd.DataFrame, str | None]:
-        """Item features; with the store down, the cached ones and empty rows (neutral inputs)."""
+    def items_or_cached(
+        self, item_ids: Sequence[str], run: Runner = inline, cached_only: bool = False
+    ) -> tuple[pd.DataFrame, FeatureFault | None]:
+        """Item features; with the store down or past its budget (or ``cached_only``, when this
+        request already found it so), the cached ones and empty rows (neutral inputs)."""
         try:
-            return self.items(item_ids), None
+            if not cached_only:
+                return run(self.items, item_ids), None
         except Exception as error:
-            self._defaulted("item")
-            rows = [self.item_cache.get(item) or {} for item in item_ids]
-            frame = pd.DataFrame(rows, index=pd.Index(list(item_ids), name="item_id"))
-            return frame, f"item features: {type(error).__name__}: {error}"
+            fault: FeatureFault | None = FeatureFault.of("item features", error)
+        else:
+            fault = None
+        self._defaulted("item")
+        rows = [self.item_cache.get(item) or {} for item in item_ids]
+        return pd.DataFrame(rows, index=pd.Index(list(item_ids), name="item_id")), fault
 
     def _defaulted(self, entity: str) -> None:
         if self.on_defaults is not None:

@@ -79,6 +79,9 @@ def bundle_tag(environ: dict[str, str] | None = None) -> str:
 BUNDLE_TAG = bundle_tag()
 # One request scores ~1,000 rows: intra-op threads only contend with the other workers on a CPU.
 SCORING_THREADS = int(os.environ.get("RECO_SCORING_THREADS", "1"))
+# Recommender worker processes behind one port: one dying (OOM, SIGKILL) leaves the others serving
+# while BentoML's arbiter restarts it. Each holds its own caches, last good pages and rate buckets.
+RECOMMENDER_WORKERS = int(os.environ.get("RECO_RECOMMENDER_WORKERS", "1"))
 SETTLE_TIMEOUT_S = 2.0  # how long a forget waits for the session updater's in-flight batch
 
 
@@ -102,7 +105,7 @@ class Ranker:
         return self.model.score(features.astype(np.float32), surface)
 
 
-@bentoml.service(traffic={"timeout": 10})
+@bentoml.service(traffic={"timeout": 10}, workers=RECOMMENDER_WORKERS)
 class Recommender:
     bundle = bentoml.models.BentoModel(BUNDLE_TAG)
     ranker = bentoml.depends(Ranker)
@@ -119,6 +122,7 @@ class Recommender:
             on_result_lookup=self.metrics.cache_lookup("results"),
             on_stage=self.metrics.stage,
             on_defaults=self.metrics.population_defaults,
+            budgeted=True,  # a slow store or ranker costs a level of the fallback stack, not the deadline
         )
         self.artifacts, self.features, self.funnel = assembled.bundle, assembled.features, assembled.funnel
         store, serving = assembled.store, assembled.serving

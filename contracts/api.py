@@ -131,6 +131,9 @@ class ResponseMetadata(BaseModel):
     candidates_scored: int
     fallback_level: int
     fallback_reason: str | None = None
+    # The reason's kind, one of contracts.slis.FALLBACK_REASONS ("none" at full health): the label
+    # the fallback counter on /metrics carries, where the free-text reason would be unbounded.
+    fallback_kind: str = "none"
     cache_hit: bool = False
     batch_features_age_s: float | None = None  # batch features age, never expire: this says how old
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FUNNEL_FILE = Path(__file__).resolve().parent.parent / "config" / "funnel.yaml"
 
@@ -94,6 +94,28 @@ class FallbackListsConfig(_Strict):
     new_arrivals_size: int = Field(100, ge=1)
 
 
+class DegradationConfig(_Strict):
+    """The fallback stack's budgets (design parts 9-10): a stage past its budget is cut off and the
+    next level answers, so a slow dependency costs quality, never the page's deadline."""
+
+    # The page's deadline (the latency SLO's P99); the stage budgets below must fit inside it.
+    deadline_ms: float = Field(200.0, gt=0)
+    # One online read (the user's, or a request's items) and the full ranker's call. The design's
+    # 10 and 20 ms are a GPU fleet's; config/funnel.yaml says why these are wider.
+    features_budget_ms: float = Field(50.0, gt=0)
+    scoring_budget_ms: float = Field(90.0, gt=0)
+    # L1: candidates the light ranker orders when the full ranker cannot (design: 200, not 1,000).
+    reduced_candidates: int = Field(200, ge=1)
+    # L2: each user's last full-ranking page per surface, served while under an hour old.
+    last_good_pages: CacheConfig = Field(default_factory=lambda: CacheConfig(capacity=100_000, ttl_s=3600))
+
+    @model_validator(mode="after")
+    def _budgets_fit(self) -> DegradationConfig:
+        if 2 * self.features_budget_ms + self.scoring_budget_ms >= self.deadline_ms:
+            raise ValueError("two feature reads and the scoring budget must fit inside deadline_ms")
+        return self
+
+
 class RelatedConfig(_Strict):
     neighbours: int = Field(300, ge=1)  # per source, for the related-items surface
 
@@ -106,6 +128,7 @@ class FunnelConfig(_Strict):
     cold_start: ColdStartConfig = Field(default_factory=ColdStartConfig)
     live_index: LiveIndexConfig = Field(default_factory=LiveIndexConfig)
     fallbacks: FallbackListsConfig = Field(default_factory=FallbackListsConfig)
+    degradation: DegradationConfig = Field(default_factory=DegradationConfig)
 
     def surface(self, name: str) -> SurfaceConfig:
         """The named surface's settings; an unknown surface gets the home feed's."""

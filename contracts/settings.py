@@ -129,4 +129,5 @@ def load_settings(environ: dict[str, str] | None = None) -> PlatformSettings:
         columns=env.get("RECO_SOURCE_COLUMNS") or None,
         separator=env.get("RECO_SOURCE_SEPARATOR") or None,
     )
-    return PlatformSettings(paths=PlatformPaths(home=home), source=source)
+    funnel = Path(env["RECO_FUNNEL_CONFIG"]).resolve() if env.get("RECO_FUNNEL_CONFIG") else FUNNEL_FILE
+    return PlatformSettings(paths=PlatformPaths(home=home), source=source, funnel_file=funnel)

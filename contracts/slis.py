@@ -10,6 +10,7 @@ from __future__ import annotations
 REQUEST_LATENCY = "reco_request_latency_seconds"  # histogram: surface, endpoint
 STAGE_LATENCY = "reco_stage_latency_seconds"  # histogram: stage, surface
 RESPONSES = "reco_responses_total"  # counter: surface, level ("0".."4", the fallback stack)
+FALLBACKS = "reco_fallback_responses_total"  # counter: surface, level, reason (a FALLBACK_REASONS kind)
 SCORES = "reco_scores_total"  # counter: candidates scored by the full ranker, by surface
 NAN_SCORES = "reco_nan_scores_total"  # counter: of which non-finite (the NaN guard refuses them)
 RANKER_INPUTS = "reco_ranker_inputs_total"  # counter: input values sent to the full ranker
@@ -29,3 +30,25 @@ STAGE_SCORING = "scoring"
 STAGE_RERANK = "rerank"
 STAGES = (STAGE_USER_FEATURES, STAGE_RETRIEVAL, STAGE_CANDIDATE_FEATURES, STAGE_SCORING, STAGE_RERANK)
 FALLBACK_LEVELS = ("0", "1", "2", "3", "4")
+# Why a response left level 0 (or, for "source_failed", answered at 0 without one of its sources):
+# a bounded set of kinds, the `reason` label on /metrics; the free text is in the response.
+REASON_NONE = "none"
+FEATURE_STORE_DOWN = "feature_store_down"
+FEATURE_STORE_SLOW = "feature_store_slow"  # an online read ran past its budget
+RANKER_DOWN = "ranker_down"
+RANKER_SLOW = "ranker_slow"  # the full ranker ran past its scoring budget
+RANKER_INVALID = "ranker_invalid"  # NaN, out-of-range or misshapen scores
+SOURCE_FAILED = "source_failed"
+NO_CANDIDATES = "no_candidates"
+FUNNEL_ERROR = "funnel_error"  # anything else: the whole personalised path raised
+FALLBACK_REASONS = (
+    REASON_NONE,
+    FEATURE_STORE_DOWN,
+    FEATURE_STORE_SLOW,
+    RANKER_DOWN,
+    RANKER_SLOW,
+    RANKER_INVALID,
+    SOURCE_FAILED,
+    NO_CANDIDATES,
+    FUNNEL_ERROR,
+)

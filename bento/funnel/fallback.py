@@ -1,13 +1,45 @@
-"""The fallback stack: which pre-computed list answers when the funnel cannot (pure)."""
+"""The fallback stack (pure): which level answers given what failed, and the L3/L4 lists.
+
+L0 full ranking; L1 the light ranker over reduced candidates (the full ranker failed, returned
+garbage or ran past its budget, or the online store did); L2 the user's last level-0 page; L3 the
+segment list; L4 global popular. The funnel records what each stage managed in a ``Health`` and
+asks ``ranking_level`` how far down it must go; nothing here does I/O.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from contracts.slis import NO_CANDIDATES, REASON_NONE, SOURCE_FAILED
+
 L0_FULL_RANKING = 0
+L1_LIGHT_RANKER = 1
+L2_LAST_GOOD_PAGE = 2
 L3_SEGMENT = 3
 L4_GLOBAL = 4
+
+
+@dataclass(frozen=True)
+class Health:
+    """What one request's ranking stages managed; a fault is a ``contracts.slis`` reason kind."""
+
+    candidates: bool = True  # retrieval found something to rank
+    features: str | None = None  # the online store failed or ran past its budget
+    ranker: str | None = None  # the full ranker failed, returned garbage or ran past its budget
+    light_ranker: bool = True  # the bundle has a light ranker (and it scored)
+    sources_failed: bool = False  # some retrieval source raised; the others answered
+
+
+def ranking_level(health: Health) -> tuple[int, str]:
+    """The best level the ranking stages can still give, and the reason kind: L0, L1, or L2 (the
+    funnel then answers from the last good page, else the L3/L4 lists)."""
+    if not health.candidates:
+        return L2_LAST_GOOD_PAGE, NO_CANDIDATES
+    fault = health.features or health.ranker
+    if fault is None:
+        return L0_FULL_RANKING, SOURCE_FAILED if health.sources_failed else REASON_NONE
+    return (L1_LIGHT_RANKER if health.light_ranker else L2_LAST_GOOD_PAGE), fault
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """One recommendation request through the funnel, with the fallback stack around it.
 
 I/O comes in as collaborators (bundle, online features, a scoring function), so the same code runs
-inside the BentoML service and in tests against a real tiny world.
+inside the BentoML service and in tests against a real tiny world. Which level answers is decided
+by ``bento.funnel.fallback.ranking_level`` from what each stage managed; with ``budgeted`` (the
+service) the online reads and the full ranker are cut off at their budgets.
 """
 
 from __future__ import annotations
@@ -19,10 +21,16 @@ import pandas as pd
 from bento.bundle import ServingBundle
 from bento.caching import TTLCache
 from bento.features import OnlineFeatures
+from bento.funnel.budget import Budgets
 from bento.funnel.candidates import affinity, fused_retrieval_score, merge_sources
 from bento.funnel.cold_start import source_counts
-from bento.funnel.fallback import L0_FULL_RANKING, fallback_items
-from bento.funnel.request_inputs import request_inputs
+from bento.funnel.fallback import (
+    L0_FULL_RANKING,
+    L2_LAST_GOOD_PAGE,
+    fallback_items,
+)
+from bento.funnel.last_good import LastGoodPages
+from bento.funnel.ranking import RankingStages, ScoreFn
 from bento.funnel.rerank import REASONS, diversify
 from bento.funnel.retrieval import RetrievalContext, related_sources, retrieve_candidates
 from bento.observability.stages import Laps, StageSink
@@ -36,10 +44,12 @@ from contracts.api import (
 )
 from contracts.funnel_config import FunnelConfig
 from contracts.slis import (
-    STAGE_CANDIDATE_FEATURES,
+    FUNNEL_ERROR,
+    NO_CANDIDATES,
+    REASON_NONE,
+    SOURCE_FAILED,
     STAGE_RERANK,
     STAGE_RETRIEVAL,
-    STAGE_SCORING,
     STAGE_USER_FEATURES,
 )
 from training.candidates.cross_scores import (
@@ -50,11 +60,9 @@ from training.candidates.cross_scores import (
     recent_items,
     source_scores,
 )
-from training.light_ranker import keep_top
 
 log = logging.getLogger(__name__)
-ScoreFn = Callable[[np.ndarray, str], np.ndarray]
-L1_DEGRADED = 1  # ranked on cached/default features, or retrieval order when the ranker fails
+RELATED_LEVEL = 1  # the related surface is ordered by fused similarity, never by a ranker
 # similarity to an item
 RELATED_SIGNALS = (CONTENT_SIMILARITY, CO_INTERACTION_SCORE, ITEM_KNN_SCORE, EASE_SCORE)
 JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S = 100_000, 60.0  # far longer than the updater's lag
@@ -66,7 +74,8 @@ class FunnelResult:
     retrieved: int
     scored: int
     level: int
-    reason: str | None
+    reason: str | None  # free text, in the response
+    kind: str = REASON_NONE  # the reason's bounded kind (contracts.slis), the /metrics label
 
 
 def result_key(request: RecommendRequest) -> tuple[str, str, int, str]:
@@ -84,8 +93,9 @@ class Funnel:
         results: TTLCache[FunnelResult] | None = None,
         clock: Callable[[], datetime] | None = None,
         on_stage: StageSink | None = None,
+        budgeted: bool = False,
     ):
-        self.bundle, self.features, self.score, self.config = bundle, features, score, config
+        self.bundle, self.features, self.config = bundle, features, config
         self.results = results
         self.on_stage = on_stage  # (stage, surface, seconds) per funnel stage: the latency SLI
         # "now" for item ages and the hour: wall time, or the data's end in an offline replay
@@ -93,6 +103,9 @@ class Funnel:
         # Items a user engaged with whose session push may not have landed yet (the updater is
         # asynchronous): hidden from their next pages so a click never shows its item again.
         self.just_engaged: TTLCache[tuple[str, ...]] = TTLCache(JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S)
+        self.budgets = Budgets(budgeted)  # serving: reads and scoring cut off at their budgets
+        self.last_good = LastGoodPages(config.degradation.last_good_pages)  # level 2
+        self.ranking = RankingStages(bundle, features, score, config, self.budgets, self.clock)
 
     def recommend(self, request: RecommendRequest) -> RecommendResponse:
         started = time.perf_counter()
@@ -106,11 +119,12 @@ class Funnel:
             log.exception(
                 "funnel failed for user %s; answering from fallback lists", logged_user(request.user_id)
             )
-            result = self._fallback(
-                request.user_id, None, request.page_size, f"{type(error).__name__}: {error}"
-            )
-        if self.results is not None and result.level == L0_FULL_RANKING:
-            self.results.put(key, result)
+            text = f"{type(error).__name__}: {error}"
+            result = self._below_ranking(request, None, None, FUNNEL_ERROR, text)
+        if result.level == L0_FULL_RANKING:
+            self.last_good.keep(request.user_id, request.surface, result.page)
+            if self.results is not None:
+                self.results.put(key, result)
         return self._response(result, started)
 
     def note_events(self, user_id: str, engaged: Sequence[str]) -> None:
@@ -127,9 +141,10 @@ class Funnel:
         return self.results.pop_where(lambda key: key[0] == user_id)  # type: ignore[index]
 
     def erase_user(self, user_id: str) -> int:
-        """Everything the funnel holds about a forgotten user: cached pages and recent engagements."""
+        """Everything the funnel holds about a forgotten user: cached responses, last good pages
+        and recent engagements; returns how many cached pages were dropped."""
         self.just_engaged.pop(user_id)
-        return self.forget_user(user_id)
+        return self.last_good.forget_user(user_id) + self.forget_user(user_id)
 
     def related(self, request: RelatedRequest) -> RecommendResponse:
         started = time.perf_counter()
@@ -151,24 +166,20 @@ class Funnel:
             cands = self._with_catalogue(cands)
             rules = self.config.surface("related_items").rules
             page = diversify(cands, rules, request.page_size)
-            result = FunnelResult(page, len(cands), 0, L1_DEGRADED, None)
+            result = FunnelResult(page, len(cands), 0, RELATED_LEVEL, None)
         except Exception as error:
             log.exception("related failed for %s", anchor)
-            result = self._fallback(request.user_id or "", None, request.page_size, str(error), excluded)
+            result = self._fallback(None, request.page_size, str(error), excluded, FUNNEL_ERROR)
         return self._response(result, started)
 
     def _personalised(self, request: RecommendRequest) -> FunnelResult:
         laps = Laps(request.surface, self.on_stage)
         surface = self.config.surface(request.surface)
-        user, degraded = self.features.user_or_defaults(request.user_id)  # store down: defaults
+        reads = self.budgets.runner("online read", self.config.degradation.features_budget_ms)
+        user, user_fault = self.features.user_or_defaults(request.user_id, reads)  # store down: defaults
         laps.lap(STAGE_USER_FEATURES)
         session_items = list(user.get("session_item_ids") or [])
-        excluded = (
-            set(session_items)
-            | set(self.just_engaged.get(request.user_id) or ())
-            | self.bundle.history.get(request.user_id, set())
-            | self.bundle.unavailable()
-        )
+        excluded = self._blocked(request.user_id) | set(session_items)
         query = self._query(request.user_id, session_items)
         counts = self._source_counts(request.user_id, user, surface.candidates.model_dump())
         windows = self.config.history
@@ -183,32 +194,38 @@ class Funnel:
             categories=list(user.get("user_top_categories") or []),
             segment=str(user.get("segment") or ""),
         )
-        cands = retrieve_candidates(self.bundle, context, counts, excluded, surface.max_candidates, windows)
+        failed: list[str] = []
+        cands = retrieve_candidates(
+            self.bundle, context, counts, excluded, surface.max_candidates, windows, failed
+        )
+        notes = [f"sources unavailable: {', '.join(failed)}"] if failed else []
         if cands.empty:
-            return self._fallback(
-                request.user_id, user.get("segment"), request.page_size, "no candidates", excluded
-            )
+            text = "; ".join(["no candidates", *notes])
+            return self._below_ranking(request, user.get("segment"), excluded, NO_CANDIDATES, text)
         cands = self._with_catalogue(cands)
         laps.lap(STAGE_RETRIEVAL)
-        level, reason, retrieved = L0_FULL_RANKING, None, len(cands)
+        retrieved, source_kind = len(cands), SOURCE_FAILED if failed else REASON_NONE
         if not self.bundle.ranker_enabled:  # the gate found the ranker worse than retrieval order
             cands["score"] = cands["fused_score"]
             page = diversify(cands, surface.rules, request.page_size)
             laps.lap(STAGE_RERANK)
-            return FunnelResult(page, retrieved, 0, level, reason)
-        try:
-            cands, scores, item_problem = self._ranked(cands, user, request, surface.full_rank, laps)
-            cands["score"], scored = scores, len(cands)
-            degraded = degraded or item_problem
-            if degraded:  # ranked, but on cached or default features: say so
-                level, reason = L1_DEGRADED, f"feature store unavailable ({degraded})"
-        except Exception as error:  # L1: ranker down or returned garbage; keep retrieval order
-            log.exception("ranker failed; ordering by retrieval score")
-            cands["score"] = cands["fused_score"]
-            level, reason, scored = L1_DEGRADED, f"ranker: {type(error).__name__}: {error}", 0
-        page = diversify(cands, surface.rules, request.page_size)
+            return FunnelResult(page, retrieved, 0, L0_FULL_RANKING, "; ".join(notes) or None, source_kind)
+        ranked = self.ranking.rank(cands, user, user_fault, request, surface, laps, bool(failed))
+        notes = ranked.notes + notes
+        if ranked.cands is None:
+            return self._below_ranking(request, user.get("segment"), excluded, ranked.kind, "; ".join(notes))
+        page = diversify(ranked.cands, surface.rules, request.page_size)
         laps.lap(STAGE_RERANK)
-        return FunnelResult(page, retrieved, scored, level, reason)
+        scored = len(ranked.cands)
+        return FunnelResult(page, retrieved, scored, ranked.level, "; ".join(notes) or None, ranked.kind)
+
+    def _blocked(self, user_id: str) -> set[str]:
+        """What this user may not be shown now: engaged (durably or just now), or unavailable."""
+        return (
+            set(self.just_engaged.get(user_id) or ())
+            | self.bundle.history.get(user_id, set())
+            | self.bundle.unavailable()
+        )
 
     def _source_counts(self, user_id: str, user: dict, configured: dict[str, int]) -> dict[str, int]:
         interactions = len(self.bundle.history.get(user_id, ())) + int(user.get("session_events") or 0)
@@ -226,42 +243,6 @@ class Funnel:
         query = session if base is None else (1 - pull) * base + pull * session
         return (query / max(float(np.linalg.norm(query)), 1e-9)).astype(np.float32)
 
-    def _ranked(
-        self,
-        cands: pd.DataFrame,
-        user: dict,
-        request: RecommendRequest,
-        full_rank: int,
-        laps: Laps | None = None,
-    ) -> tuple[pd.DataFrame, np.ndarray, str | None]:
-        """The light stage keeps the best ``full_rank`` candidates; the full ranker scores those."""
-        laps = laps or Laps(request.surface, None)
-        inputs, problem = self._ranker_inputs(cands, user, request)
-        laps.lap(STAGE_CANDIDATE_FEATURES)
-        light = self.bundle.light_ranker
-        if light is not None and 0 < full_rank < len(cands):
-            kept = keep_top(light.score(inputs, request.surface), full_rank)
-            cands, inputs = cands.iloc[kept].reset_index(drop=True), inputs[kept]
-        scores = np.asarray(self.score(inputs, request.surface), dtype=np.float32)
-        laps.lap(STAGE_SCORING)
-        if (
-            scores.shape != (len(cands),)
-            or not np.isfinite(scores).all()
-            or (scores < 0).any()
-            or (scores > 1).any()
-        ):
-            raise ValueError(f"ranker returned {scores.shape} scores outside [0, 1] or non-finite")
-        return cands, scores, problem
-
-    def _ranker_inputs(
-        self, cands: pd.DataFrame, user: dict, request: RecommendRequest
-    ) -> tuple[np.ndarray, str | None]:
-        items, problem = self.features.items_or_cached(cands["item_id"].tolist())
-        now = self.clock()
-        hour = request.context.hour_of_day if request.context.hour_of_day is not None else now.hour
-        device = request.context.device or user.get("device")
-        return request_inputs(items, user, cands, now.timestamp(), hour, device), problem
-
     def _with_catalogue(self, cands: pd.DataFrame) -> pd.DataFrame:
         meta = self.bundle.catalogue.reindex(cands["item_id"])
         cands = cands.reset_index(drop=True)
@@ -269,21 +250,37 @@ class Funnel:
         cands["sponsored"] = meta["sponsored"].fillna(False).astype(bool).to_numpy()
         return cands
 
-    def _fallback(
-        self, user_id: str, segment: str | None, page_size: int, reason: str, excluded: set[str] | None = None
+    def _below_ranking(
+        self,
+        request: RecommendRequest,
+        segment: str | None,
+        excluded: set[str] | None,
+        kind: str,
+        reason: str,
     ) -> FunnelResult:
-        blocked = (
-            excluded
-            if excluded is not None
-            else self.bundle.history.get(user_id, set()) | self.bundle.unavailable()
-        )
+        """Levels 2-4: the user's last good page (topped up from the lists), else segment, else popular."""
+        blocked = self._blocked(request.user_id) if excluded is None else excluded
+        kept = self.last_good.page(request.user_id, request.surface, blocked, request.page_size)
+        if kept is None:
+            return self._fallback(segment, request.page_size, reason, blocked, kind)
+        if len(kept) < request.page_size:
+            more = self._fallback(
+                segment, request.page_size - len(kept), reason, blocked | set(kept["item_id"]), kind
+            ).page
+            kept = pd.concat([kept, more], ignore_index=True)
+            kept["position"] = range(1, len(kept) + 1)
+        return FunnelResult(kept, len(kept), 0, L2_LAST_GOOD_PAGE, reason, kind)
+
+    def _fallback(
+        self, segment: str | None, page_size: int, reason: str, blocked: set[str], kind: str
+    ) -> FunnelResult:
         answer = fallback_items(self.bundle.lists, self.bundle.segment_lists, segment, blocked, page_size)
         page = self._with_catalogue(pd.DataFrame({"item_id": answer.items}))
         page["score"] = 0.0
         page["source"] = "popular"
         page["reason"] = REASONS["popular"]
         page["position"] = range(1, len(page) + 1)
-        return FunnelResult(page, len(page), 0, answer.level, reason)
+        return FunnelResult(page, len(page), 0, answer.level, reason, kind)
 
     def _response(self, result: FunnelResult, started: float, cache_hit: bool = False) -> RecommendResponse:
         items = [
@@ -308,6 +305,7 @@ class Funnel:
                 candidates_scored=result.scored,
                 fallback_level=result.level,
                 fallback_reason=result.reason,
+                fallback_kind=result.kind,
                 cache_hit=cache_hit,
                 batch_features_age_s=round((self.clock() - self.bundle.features_as_of).total_seconds(), 1),
             ),

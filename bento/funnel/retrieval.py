@@ -9,7 +9,8 @@ shifted by cold start) and a missing source is skipped, never an error.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from bento.funnel.fusion import FUSED_SIGNALS, fuse, signal_weights
 from contracts.funnel_config import HistoryConfig
 from training.candidates.cross_scores import source_scores
 
+log = logging.getLogger(__name__)
 # The collaborative signals whose rank shares make the funnel's order without a ranker.
 
 
@@ -52,42 +54,61 @@ def gather_sources(
     counts: dict[str, int],
     excluded: set[str],
     overfetch: int,
+    failed: list[str] | None = None,
 ) -> dict[str, list[str]]:
+    """Every source's list. A source that raises (a missing or broken index, say) is logged and
+    left out, its name appended to ``failed``: the others still answer (design part 9, failure 1)."""
     sources: dict[str, list[str]] = {}
     extra = bundle.sources
-    if ctx.query is not None and counts.get("collaborative"):
-        sources["collaborative"] = _search(
-            bundle, ctx.query[None, :], counts["collaborative"], excluded, overfetch
+
+    def take(name: str, read: Callable[[], list[str]]) -> None:
+        try:
+            sources[name] = read()
+        except Exception:
+            log.exception("candidate source %s unavailable", name)
+            if failed is not None:
+                failed.append(name)
+
+    query = ctx.query
+    if query is not None and counts.get("collaborative"):
+        take(
+            "collaborative",
+            lambda: _search(bundle, query[None, :], counts["collaborative"], excluded, overfetch),
         )
     if ctx.session_items and counts.get("session"):
         vector, known = bundle.item_vectors(list(ctx.session_items[:1]))
         if known[0]:
-            sources["session"] = _search(bundle, vector, counts["session"], excluded, overfetch)
-    if ctx.recent_items and extra.co_interaction is not None and counts.get("co_interaction"):
-        sources["co_interaction"] = extra.co_interaction.for_items(
-            ctx.recent_items, counts["co_interaction"], exclude=excluded
+            take("session", lambda: _search(bundle, vector, counts["session"], excluded, overfetch))
+    co_interaction, item_knn, ease, als = extra.co_interaction, extra.item_knn, extra.ease, extra.als
+    content, editorial = extra.content, extra.editorial
+    if ctx.recent_items and co_interaction is not None and counts.get("co_interaction"):
+        take(
+            "co_interaction",
+            lambda: co_interaction.for_items(ctx.recent_items, counts["co_interaction"], exclude=excluded),
         )
-    if ctx.history and extra.item_knn is not None and counts.get("item_knn"):
-        sources["item_knn"] = extra.item_knn.top(ctx.history, counts["item_knn"], exclude=excluded)
-    if ctx.history and extra.ease is not None and counts.get("ease"):
-        sources["ease"] = extra.ease.top(ctx.history, counts["ease"], exclude=excluded)
-    if ctx.history and extra.als is not None and counts.get("als"):
-        sources["als"] = extra.als.top(ctx.history, counts["als"], exclude=excluded)
-    if ctx.recent_items and extra.content is not None and counts.get("content"):
-        sources["content"] = extra.content.similar(ctx.recent_items, counts["content"], exclude=excluded)
-    if extra.editorial is not None and counts.get("editorial"):
-        sources["editorial"] = extra.editorial.pinned(ctx.surface)[: counts["editorial"]]
+    if ctx.history and item_knn is not None and counts.get("item_knn"):
+        take("item_knn", lambda: item_knn.top(ctx.history, counts["item_knn"], exclude=excluded))
+    if ctx.history and ease is not None and counts.get("ease"):
+        take("ease", lambda: ease.top(ctx.history, counts["ease"], exclude=excluded))
+    if ctx.history and als is not None and counts.get("als"):
+        take("als", lambda: als.top(ctx.history, counts["als"], exclude=excluded))
+    if ctx.recent_items and content is not None and counts.get("content"):
+        take("content", lambda: content.similar(ctx.recent_items, counts["content"], exclude=excluded))
+    if editorial is not None and counts.get("editorial"):
+        take("editorial", lambda: editorial.pinned(ctx.surface)[: counts["editorial"]])
     sources["segment"] = list(bundle.segment_lists.get(ctx.segment, []))[: counts.get("segment", 0)]
-    trending = extra.trending_lists()
-    sources["trending"] = (
-        trending.top(counts.get("trending", 0), ctx.categories)
-        if trending is not None
-        else bundle.lists.get("trending", [])[: counts.get("trending", 0)]
-    )
+
+    def trending() -> list[str]:
+        lists = extra.trending_lists()
+        if lists is None:
+            return bundle.lists.get("trending", [])[: counts.get("trending", 0)]
+        return lists.top(counts.get("trending", 0), ctx.categories)
+
+    take("trending", trending)
     sources["popular"] = bundle.lists.get("popular", [])[: counts.get("popular", 0)]
     sources["new_arrival"] = (
-        extra.editorial.new_arrivals(counts.get("new_arrivals", 0), ctx.categories)
-        if extra.editorial is not None
+        editorial.new_arrivals(counts.get("new_arrivals", 0), ctx.categories)
+        if editorial is not None
         else bundle.lists.get("new_arrivals", [])[: counts.get("new_arrivals", 0)]
     )
     return sources
@@ -100,14 +121,15 @@ def retrieve_candidates(
     excluded: set[str],
     max_candidates: int,
     windows: HistoryConfig,
+    failed: list[str] | None = None,
 ) -> pd.DataFrame:
     """The retrieval stage: every source, merged and capped, with each candidate's retrieval
     scores (two-tower ``retrieval_score``, the cross scores of ``ctx.history``, ``fused_score``).
 
     One function for the service and the offline replay, so the ranker learns, and is measured,
-    on the candidate lists serving hands it.
+    on the candidate lists serving hands it. ``failed`` collects the sources that raised.
     """
-    sources = gather_sources(bundle, ctx, counts, excluded, windows.overfetch)
+    sources = gather_sources(bundle, ctx, counts, excluded, windows.overfetch, failed)
     cands = merge_sources(sources, excluded).head(max_candidates).reset_index(drop=True)
     ids = cands["item_id"].tolist()
     cands["retrieval_score"] = affinity(ctx.query, *bundle.item_vectors(ids))

@@ -1,6 +1,7 @@
 """The service's serving SLIs on ``/metrics``: every Prometheus metric the service exports.
 
-Latency per request and per funnel stage, responses per fallback level, the NaN rate of the full
+Latency per request and per funnel stage, responses per fallback level (and per level and reason
+kind), the NaN rate of the full
 ranker's inputs and scores, population defaults served, event-to-session-feature lag, and the age
 of the serving model and of its batch features (as timestamps: age = ``time() - value``). The
 alert sensor reads them by the names in ``contracts.slis``.
@@ -57,6 +58,13 @@ class ServingMetrics:
             ["surface", "level"],
             registry=reg,
         )
+        self.fallbacks = Counter(
+            slis.FALLBACKS,
+            "Responses by surface, fallback level and the kind of fault that put them there "
+            "(reason 'none' at level 0: full health).",
+            ["surface", "level", "reason"],
+            registry=reg,
+        )
         self.scores = Counter(slis.SCORES, "Candidates scored by the full ranker.", ["surface"], registry=reg)
         self.nan_scores = Counter(
             slis.NAN_SCORES, "Ranker scores that were NaN or infinite.", ["surface"], registry=reg
@@ -109,6 +117,8 @@ class ServingMetrics:
         for surface in surfaces:
             for level in slis.FALLBACK_LEVELS:
                 self.responses.labels(surface=surface, level=level)
+                for reason in slis.FALLBACK_REASONS:
+                    self.fallbacks.labels(surface=surface, level=level, reason=reason)
             for counter in (self.scores, self.nan_scores, self.inputs, self.nan_inputs):
                 counter.labels(surface=surface)
         for entity in ("user", "item"):
@@ -120,7 +130,10 @@ class ServingMetrics:
     def response(self, surface: str, endpoint: str, response: RecommendResponse) -> None:
         meta = response.metadata
         self.request_latency.labels(surface=surface, endpoint=endpoint).observe(meta.latency_ms / 1000)
-        self.responses.labels(surface=surface, level=str(meta.fallback_level)).inc()
+        level = str(meta.fallback_level)
+        self.responses.labels(surface=surface, level=level).inc()
+        reason = meta.fallback_kind if meta.fallback_kind in slis.FALLBACK_REASONS else slis.FUNNEL_ERROR
+        self.fallbacks.labels(surface=surface, level=level, reason=reason).inc()
 
     def scored(self, surface: str, inputs: np.ndarray, scores: np.ndarray) -> None:
         """One full-ranker call: values in and scores out, and how many of each were not finite."""

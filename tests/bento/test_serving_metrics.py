@@ -112,15 +112,15 @@ def test_funnel_stages_levels_nan_and_defaults_reach_the_alert_rules(bundle: Ser
 
 
 def test_fallback_levels_three_and_four_are_counted_and_warned(bundle: ServingBundle) -> None:
-    class BrokenIndex:
-        def search(self, *_: object) -> None:
-            raise RuntimeError("index corrupted")
+    def ranker_down(x: np.ndarray, surface: str) -> np.ndarray:
+        raise ConnectionError("ranker unavailable")
 
     registry = CollectorRegistry()
     metrics = ServingMetrics(registry)
     config = load_settings().funnel()
-    broken = ServingBundle(**{**vars(bundle), "index": BrokenIndex()})  # type: ignore[arg-type]
-    funnel = Funnel(broken, OnlineFeatures(open_store(load_settings())), lambda x, s: x[:, 0], config)
+    # No light ranker to answer at level 1 and no last good page (level 2): the lists answer.
+    broken = ServingBundle(**{**vars(bundle), "light_ranker": None})
+    funnel = Funnel(broken, OnlineFeatures(open_store(load_settings())), ranker_down, config)
     level = serve(funnel, metrics, sorted(bundle.history)[0])
     assert level in (3, 4)
     current = alert_metrics.counters(generate_latest(registry).decode())

@@ -48,7 +48,7 @@ def test_the_shipped_file_sets_every_knob_to_its_documented_default() -> None:
     """config/funnel.yaml spells the defaults out; the code's defaults are the same values."""
     shipped = load_funnel_config(FUNNEL_FILE)
     assert shipped.surface("home_feed") == FunnelConfig().surface("home_feed")
-    for section in ("related", "history", "caches", "cold_start", "live_index", "fallbacks"):
+    for section in ("related", "history", "caches", "cold_start", "live_index", "fallbacks", "degradation"):
         assert getattr(shipped, section) == getattr(FunnelConfig(), section), section
     assert shipped.surface("notifications").full_rank == 100
 
@@ -63,3 +63,11 @@ def test_settings_read_the_tree_once_and_again_after_an_edit(tmp_path: Path) -> 
 
     os.utime(path, ns=(1, 1))  # a different mtime even within the clock's resolution
     assert settings.funnel().history.seed_items == 6
+
+
+def test_reco_funnel_config_names_another_tree(tmp_path: Path) -> None:
+    path = tmp_path / "funnel.yaml"
+    path.write_text("history: {seed_items: 3}\n")
+    settings = load_settings({"RECO_HOME": str(tmp_path), "RECO_FUNNEL_CONFIG": str(path)})
+    assert settings.funnel().history.seed_items == 3
+    assert load_settings({"RECO_HOME": str(tmp_path)}).funnel_file == FUNNEL_FILE

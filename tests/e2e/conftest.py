@@ -14,6 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
+
+from contracts.funnel_config import FUNNEL_FILE
 
 READY_TIMEOUT_S = 240.0
 # Low limits so a test can reach them; a test that spends them posts with its own key. The refill
@@ -28,6 +31,19 @@ read_rate_limit:
 USER_BURST = 30
 
 MintKey = Callable[..., str]
+# The shipped stage budgets, cut to a loaded test machine's pace they would turn some level-0 answers
+# these tests assert into level-1 ones: the fallback stack has its own tests (tests/bento).
+WIDE_BUDGETS = {"deadline_ms": 10_000, "features_budget_ms": 2_000, "scoring_budget_ms": 4_000}
+
+
+@pytest.fixture(scope="session")
+def wide_budget_funnel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``config/funnel.yaml`` with wide stage budgets, for a served node's ``RECO_FUNNEL_CONFIG``."""
+    tree = yaml.safe_load(FUNNEL_FILE.read_text())
+    tree["degradation"] = {**tree.get("degradation", {}), **WIDE_BUDGETS}
+    path = tmp_path_factory.mktemp("funnel") / "funnel.yaml"
+    path.write_text(yaml.safe_dump(tree, sort_keys=False))
+    return path
 
 
 def _free_port() -> int:
@@ -37,13 +53,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def service_url(tiny_platform) -> Iterator[str]:
+def service_url(tiny_platform, wide_budget_funnel: Path) -> Iterator[str]:
     port = _free_port()
     command = [sys.executable, "-m", "bentoml", "serve", "bento.service:Recommender", "--port", str(port)]
     log = open(os.environ["RECO_HOME"] + "/serve.log", "w")  # noqa: SIM115
     limits = Path(os.environ["RECO_HOME"]) / "ingestion.yaml"
     limits.write_text(TEST_INGESTION_LIMITS)
-    env = {**os.environ, "RECO_INGESTION_CONFIG": str(limits)}
+    env = {**os.environ, "RECO_INGESTION_CONFIG": str(limits), "RECO_FUNNEL_CONFIG": str(wide_budget_funnel)}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + READY_TIMEOUT_S

@@ -98,7 +98,11 @@ def free_port() -> int:
 
 
 def test_loop_in_the_production_profile_serves_from_the_published_bundle(
-    scratch: str, s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    scratch: str,
+    s3_endpoint: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    wide_budget_funnel: Path,
 ) -> None:
     bucket = scratch.replace("_", "-")
     s3 = boto3.client("s3", endpoint_url=s3_endpoint)
@@ -130,6 +134,7 @@ def test_loop_in_the_production_profile_serves_from_the_published_bundle(
 
     node = tmp_path / "node"  # a serving node: nothing local but the checkout and the profile
     node_env = profile_env(scratch, s3_endpoint, bucket, node)
+    node_env["RECO_FUNNEL_CONFIG"] = str(wide_budget_funnel)
     run([sys.executable, "-m", "orchestration.registry", "pull"], node_env, tmp_path / "pull.log")
     assert f"reco_bundle:{version}" in (tmp_path / "pull.log").read_text()
     port = free_port()
