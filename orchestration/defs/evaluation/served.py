@@ -44,8 +44,13 @@ WORLD_MARKER = "protocol-split"  # the world's source path: the loop reuses the 
 
 def training_world(world: WorldTables, data: Interactions, split: Split) -> WorldTables:
     """The world as the split's training part knows it: the evaluation's users and items, every
-    event of a test (user, item) pair removed, and for time-ordered protocols every event of a test user from
-    their first test interaction on (impressions after it would leak what came next)."""
+    event of a test (user, item) pair removed, and for time-ordered protocols every event of a test
+    user after their first test interaction (impressions after it would leak what came next).
+
+    Events in the same second as that first test interaction stay: a split orders ties by more
+    than time, and the baselines train on them (on MovieLens 100K's temporal split, 1,075 of 80,000
+    training ratings share a second with their user's first test rating; dropping them cost EASE
+    0.013 NDCG@10)."""
     users, items, times = data.users[split.test], data.items[split.test], data.timestamp[split.test]
     events = world.events
     pair = events["user_id"].astype(str) + "\x1f" + events["item_id"].astype(str)
@@ -58,7 +63,7 @@ def training_world(world: WorldTables, data: Interactions, split: Split) -> Worl
         stamps = pd.to_datetime(events["timestamp"], utc=True)
         seconds = stamps.to_numpy("datetime64[us]").astype(np.int64) / 1e6
         limit = events["user_id"].astype(str).map(first).to_numpy(dtype=float)
-        keep &= ~(seconds >= np.nan_to_num(limit, nan=np.inf))
+        keep &= ~(seconds > np.nan_to_num(limit, nan=np.inf))
     # A restricted evaluation (items cut, users sampled) restricts the platform to the same cut.
     keep &= events["user_id"].astype(str).isin(set(data.user_ids.astype(str))).to_numpy()
     keep &= events["item_id"].astype(str).isin(set(data.item_ids.astype(str))).to_numpy()
