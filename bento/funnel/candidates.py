@@ -63,8 +63,8 @@ def merge_sources(sources: Mapping[str, Sequence[str]], excluded: Iterable[str] 
 
 
 def fused_retrieval_score(signals: Sequence[np.ndarray]) -> np.ndarray:
-    """Retrieval order without a ranker: each candidate's mean rank share (0 worst .. 1 best) over
-    the signals that score anything in this request, equally weighted (``fusion.fuse``)."""
+    """Retrieval order without a ranker: each candidate's mean z-score over the signals that score
+    anything in this request, equally weighted, in (0, 1) (``fusion.fuse``)."""
     return fuse(signals)
 
 

@@ -23,7 +23,6 @@ from contracts.funnel_config import HistoryConfig
 from training.candidates.cross_scores import source_scores
 
 log = logging.getLogger(__name__)
-# The collaborative signals whose rank shares make the funnel's order without a ranker.
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def test_a_refused_ranker_is_never_called_and_retrieval_order_serves(
     assert reply.metadata.fallback_level == 0 and reply.metadata.candidates_scored == 0
     assert len(reply.items) == 10
     scores = [item.score for item in reply.items]
-    assert all(0.0 <= s <= 1.0 for s in scores), "the fused retrieval score is a mean of rank shares"
+    assert all(0.0 <= s <= 1.0 for s in scores), "the fused retrieval score is a squashed mean of z-scores"
 
 
 def test_ranker_failure_falls_back_to_the_light_ranker(

@@ -10,6 +10,7 @@ EXPECTED = {
     "ingestion": {"source_world", "event_archive", "events", "catalogue", "users"},
     "features": {"batch_features", "feature_registry", "online_features"},
     "candidate_generation": {
+        "source_tuning",
         "item_knn",
         "ease_neighbours",
         "als_factors",

@@ -18,6 +18,7 @@ import pandas as pd
 
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
 from contracts.settings import PlatformPaths
+from orchestration.defs.candidate_generation.source_tuning import source_tuning, tuned_sources
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.freshness import DAILY_LOOP
 from orchestration.defs.common.resources import PlatformResource
@@ -33,9 +34,7 @@ from training.candidates.editorial import EDITORIAL_FILE, editorial_lists, load_
 from training.candidates.item_knn import item_knn_neighbours
 from training.candidates.trending import trending_lists
 from training.config import (
-    ALSConfig,
     CoInteractionConfig,
-    EASEConfig,
     IndexConfig,
     ItemKNNConfig,
     RetrievalConfig,
@@ -176,12 +175,12 @@ def item_knn(platform: PlatformResource) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[source_tuning], freshness_policy=DAILY_LOOP)
 def ease_neighbours(platform: PlatformResource) -> dg.MaterializeResult:
     """EASE item weights over the most-engaged items (capped: one dense inverse), pruned to sparse
-    lists: fitted on every engagement for serving, and on those before the label cut for the
-    ranker's rows."""
-    config = EASEConfig()
+    lists, with the L2 this build tuned: fitted on every engagement for serving, and on those
+    before the label cut for the ranker's rows."""
+    config = tuned_sources(platform.settings.paths).ease
     served, at_cut = _fit_served_and_at_cut(platform, lambda rows: fit_ease_neighbours(rows, config))
     return dg.MaterializeResult(
         metadata={
@@ -193,11 +192,12 @@ def ease_neighbours(platform: PlatformResource) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[source_tuning], freshness_policy=DAILY_LOOP)
 def als_factors(platform: PlatformResource) -> dg.MaterializeResult:
-    """Implicit-ALS item factors in a FAISS index (users are folded in per request): fitted on every
-    engagement for serving, and on those before the label cut for the ranker's rows."""
-    config = ALSConfig()
+    """Implicit-ALS item factors in a FAISS index (users are folded in per request), with the
+    settings this build tuned: fitted on every engagement for serving, and on those before the
+    label cut for the ranker's rows."""
+    config = tuned_sources(platform.settings.paths).als
     served, at_cut = _fit_served_and_at_cut(platform, lambda rows: fit_als(rows, config))
     return dg.MaterializeResult(
         metadata={"items": len(served), "items_at_cut": len(at_cut), **config.to_dict()}

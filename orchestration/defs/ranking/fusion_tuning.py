@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bento.funnel.fusion import FUSED_SIGNALS, FUSION_FILE, fuse_shares, rank_shares
+from bento.funnel.fusion import FUSED_SIGNALS, FUSION_FILE, fuse_standardised, standardised
 
 GRID_VALUES = (0.0, 1.0, 2.0)  # per signal: off, on, twice: ratios 0, 1/2, 1, 2 between signals
 
@@ -70,7 +70,7 @@ class FusionTuner:
         """One list: its candidates' ``FUSED_SIGNALS`` (candidates x signals) and positive mask."""
         if len(signals) < 2 or not positive.any():
             return
-        scores = fuse_shares(rank_shares(np.asarray(signals, dtype=np.float64)), self.grid)
+        scores = fuse_standardised(standardised(np.asarray(signals, dtype=np.float64)), self.grid)
         self._sums += list_ndcg(scores, np.asarray(positive, dtype=bool), self.k)
         self.lists += 1
 
