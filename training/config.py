@@ -232,6 +232,16 @@ def _ease_grid() -> dict[str, list[Any]]:
     return {"l2_per_mean_count": [2.5, 5.0, 10.0, 20.0, 40.0]}
 
 
+def _tuning_bounds() -> dict[str, tuple[float, float]]:
+    """How far a search may step past its grid: ALS cost grows with the cube of its factors."""
+    return {
+        "factors": (4, 128),
+        "regularization": (0.1, 1e4),
+        "alpha": (0.1, 100.0),
+        "l2_per_mean_count": (0.1, 1e3),
+    }
+
+
 @dataclass(frozen=True)
 class SourceTuningConfig:
     """Each build tunes its ALS and EASE sources on its own held-out engagements
@@ -241,7 +251,8 @@ class SourceTuningConfig:
     MovieLens 100K, stratified: ALS at the old middle defaults 0.406 NDCG@10, tuned 0.486).
 
     One axis at a time (``coordinate_tune``), so the cost is the sum of the axes' lengths per pass,
-    not their product; ``max_val_users`` bounds the scoring. ``enabled: False`` serves the defaults.
+    not their product; ``max_val_users`` bounds the scoring, ``budget_s`` the search per source.
+    ``enabled: False`` serves the defaults.
     """
 
     enabled: bool = True
@@ -249,7 +260,9 @@ class SourceTuningConfig:
     ease: dict[str, list[Any]] = field(default_factory=_ease_grid)
     passes: int = 3
     edge_steps: int = 1
+    bounds: dict[str, tuple[float, float]] = field(default_factory=_tuning_bounds)
     max_val_users: int = 2_000
+    budget_s: float = 240.0  # per source; then the best setting so far serves
     metric: str = "ndcg@10"
     seed: int = 0
 

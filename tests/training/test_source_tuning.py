@@ -75,3 +75,14 @@ def test_one_axis_at_a_time_finds_the_grid_optimum_for_less() -> None:
     )
     assert len(trials) == 3, "start, then one new value per axis: no product"
     assert best == max(trials, key=lambda t: t["ndcg@10"])["params"]
+
+
+def test_a_spent_budget_stops_the_search_with_the_best_so_far() -> None:
+    seen, held = _tastes(2)
+    train, val = pair_matrices(seen, held)
+    grid = {"l2": [0.1, 1.0, 10.0, 100.0]}
+    metrics = MetricConfig()
+    best, trials = coordinate_tune(
+        EASERecommender, grid, {"l2": 1e4}, train, val, "ndcg@10", metrics, edge_steps=2, budget_s=0.0
+    )
+    assert best == {"l2": 1e4} and len(trials) == 1, "only the starting point was tried"

@@ -96,8 +96,8 @@ def tune_sources(
 
     def search(make: Any, grid: dict[str, list[Any]], start: dict[str, Any]) -> tuple[dict, list]:
         return coordinate_tune(
-            make, grid, start, train, held, config.metric, metrics,
-            config.max_val_users, config.seed, config.passes, config.edge_steps,
+            make, grid, start, train, held, config.metric, metrics, config.max_val_users,
+            config.seed, config.passes, config.edge_steps, config.bounds, config.budget_s,
         )  # fmt: skip
 
     def make_als(factors: int, regularization: float, alpha: float) -> ALSRecommender:

@@ -151,20 +151,28 @@ def coordinate_tune(
     passes: int = 2,
     edge_steps: int = 0,
     bounds: dict[str, tuple[float, float]] | None = None,
+    budget_s: float | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """:func:`tune` one axis at a time: from ``start``, each axis in turn tries its values with the
     others at the best point so far, for up to ``passes`` rounds (fewer once nothing moves). The
     sum of the axes' lengths per round instead of their product: what a build can afford on a
-    catalogue where one fit takes seconds. Same result as the grid when the axes do not interact."""
+    catalogue where one fit takes seconds. Same result as the grid when the axes do not interact.
+
+    Once ``budget_s`` seconds are spent no further point is tried: the best so far is the answer
+    (on a big catalogue the search is cut short rather than the build held up)."""
     score = _scorer(make, val_train, val, metric, config, max_users, seed)
     trials: list[dict[str, Any]] = []
     seen: dict[tuple, dict[str, Any]] = {}
+    started = time.perf_counter()
 
     def once(point: dict[str, Any]) -> dict[str, Any]:
         key = tuple(sorted(point.items()))
-        if key not in seen:
-            seen[key] = score(point)
-            trials.append(seen[key])
+        if key in seen:
+            return seen[key]
+        if budget_s is not None and trials and time.perf_counter() - started > budget_s:
+            return {"params": point, metric: -np.inf}  # not tried, not recorded
+        seen[key] = score(point)
+        trials.append(seen[key])
         return seen[key]
 
     best = once(dict(start))

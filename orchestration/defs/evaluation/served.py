@@ -26,6 +26,7 @@ from bento.assembly import AssembledFunnel, assemble_funnel, load_bundle_ranker
 from contracts.api import RecommendRequest
 from contracts.funnel_config import FunnelConfig
 from contracts.world.io import WorldTables, write_tables
+from orchestration.defs.candidate_generation.source_tuning import tuned_sources
 from orchestration.defs.common.artifact_store import ArtifactStoreResource
 from orchestration.defs.common.artifacts import staging
 from orchestration.defs.common.resources import PlatformResource
@@ -185,6 +186,7 @@ def served_lists(
         ids = split.data.user_ids[users].astype(str).tolist()
         served, levels = pages(assembled, ids, k)
         ranker_enabled = assembled.bundle.ranker_enabled
+        tuned = tuned_sources(platform.settings.paths)
         assembled.bundle.ranker_enabled = False
         retrieval, _ = pages(assembled, ids, k)
         assembled.bundle.ranker_enabled = ranker_enabled
@@ -204,6 +206,7 @@ def served_lists(
         "request_seconds": round(asked - built, 1),
         "requests": 3 * len(ids),
         "retrieval_fusion": assembled.bundle.fusion_weights,  # None: equal weights
+        "source_tuning": {"als": tuned.als.to_dict(), "ease": tuned.ease.to_dict()},
     }
     return ServedLists(tops, report)
 
