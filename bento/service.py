@@ -41,6 +41,7 @@ from bento.live_index import watch_live_index
 from bento.observability.metrics import serving_metrics
 from bento.privacy.forget import UserEraser
 from bento.privacy.ledger import ErasureLedger, ledger_path
+from bento.shedding import Admission, LoadCounter, admission, refusal, request_load
 from contracts.api import (
     BatchAck,
     EventAck,
@@ -83,6 +84,7 @@ SCORING_THREADS = int(os.environ.get("RECO_SCORING_THREADS", "1"))
 # while BentoML's arbiter restarts it. Each holds its own caches, last good pages and rate buckets.
 RECOMMENDER_WORKERS = int(os.environ.get("RECO_RECOMMENDER_WORKERS", "1"))
 SETTLE_TIMEOUT_S = 2.0  # how long a forget waits for the session updater's in-flight batch
+RELATED_SURFACE = "related_items"  # what /related serves, for its shedding priority and metrics
 
 
 @bentoml.service(resources={"gpu": 1}, traffic={"timeout": 10})
@@ -188,15 +190,21 @@ class Recommender:
         return scores
 
     @bentoml.api(input_spec=RecommendRequest, route="/recommend")
-    def recommend(self, **request: object) -> RecommendResponse:
+    def recommend(self, ctx: bentoml.Context, **request: object) -> RecommendResponse:
         parsed = RecommendRequest.model_validate(request)
-        response = self.funnel.recommend(parsed)
+        admitted = self._admission(ctx, parsed.surface)
+        if not admitted.admitted:
+            return self._refuse(ctx, parsed.surface, admitted)  # type: ignore[return-value]
+        response = self.funnel.recommend(parsed, reduced=admitted.reduced)
         self.metrics.response(parsed.surface, "recommend", response)
         return response
 
     @bentoml.api(input_spec=RelatedRequest, route="/related")
-    def related(self, **request: object) -> RecommendResponse:
+    def related(self, ctx: bentoml.Context, **request: object) -> RecommendResponse:
         parsed = RelatedRequest.model_validate(request)
+        admitted = self._admission(ctx, RELATED_SURFACE)
+        if not admitted.admitted:
+            return self._refuse(ctx, RELATED_SURFACE, admitted)  # type: ignore[return-value]
         if self.filters.get(parsed.item_id) is None:
             raise NotFound(f"item_id {parsed.item_id!r} is not in the catalogue")
         response = self.funnel.related(parsed)
@@ -250,6 +258,20 @@ class Recommender:
         except UnknownItemError as error:
             raise NotFound(str(error)) from error
 
+    def _admission(self, ctx: bentoml.Context, surface: str) -> Admission:
+        config = self.funnel.config
+        return admission(
+            request_load(ctx.request.scope), config.surface(surface).shed_at, config.degradation.load
+        )
+
+    def _refuse(self, ctx: bentoml.Context, surface: str, admitted: Admission) -> JSONResponse:
+        """Shed: a 503 with Retry-After (the status and header through ctx, as for a 429)."""
+        load = self.funnel.config.degradation.load
+        self.metrics.shed(surface)
+        ctx.response.status_code = HTTPStatus.SERVICE_UNAVAILABLE
+        ctx.response.metadata["Retry-After"] = str(load.retry_after_s)
+        return refusal(surface, admitted, load)
+
     def _rate_limited(self, ctx: bentoml.Context, cost: int) -> JSONResponse | None:
         headers = ctx.request.headers
         client = headers.get(CLIENT_HEADER) or (ctx.request.client.host if ctx.request.client else "unknown")
@@ -268,5 +290,7 @@ class Recommender:
 
 # Oversized bodies (413) and non-JSON content types (415) are refused before BentoML reads them.
 Recommender.add_asgi_middleware(HttpGuard)
+# Each worker's page requests in flight: the load that shrinks, then sheds, pages (bento/shedding.py).
+Recommender.add_asgi_middleware(LoadCounter)
 # Then API keys and roles (401/403), read rate limits (429) and the admin audit log: bento/auth/.
 Recommender.add_asgi_middleware(AccessGuard)

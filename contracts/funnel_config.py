@@ -49,6 +49,10 @@ class SurfaceConfig(_Strict):
     # How many candidates the light first stage passes to the full ranker (0: all of them).
     full_rank: int = Field(200, ge=0)
     rules: RulesConfig = Field(default_factory=RulesConfig)
+    # Under overload (``degradation.load``), this surface's requests are refused with a 503 once
+    # the worker's load passes this share of its capacity: the design's priority order sheds
+    # notifications first (0.6), related items next (0.8), the home feed last (1.0).
+    shed_at: float = Field(1.0, gt=0)
 
 
 class HistoryConfig(_Strict):
@@ -94,6 +98,16 @@ class FallbackListsConfig(_Strict):
     new_arrivals_size: int = Field(100, ge=1)
 
 
+class LoadConfig(_Strict):
+    """Overload control (design part 10): first smaller pages of candidates, then refusals by
+    surface priority. Load is a worker's requests in flight (queued or running) over ``capacity``."""
+
+    capacity: int = Field(16, ge=1)
+    # Past this share of capacity a page scores ``reduced_candidates``, before anything is refused.
+    shrink_at: float = Field(0.5, gt=0)
+    retry_after_s: int = Field(1, ge=1)  # the 503's Retry-After
+
+
 class DegradationConfig(_Strict):
     """The fallback stack's budgets (design parts 9-10): a stage past its budget is cut off and the
     next level answers, so a slow dependency costs quality, never the page's deadline."""
@@ -108,6 +122,7 @@ class DegradationConfig(_Strict):
     reduced_candidates: int = Field(200, ge=1)
     # L2: each user's last full-ranking page per surface, served while under an hour old.
     last_good_pages: CacheConfig = Field(default_factory=lambda: CacheConfig(capacity=100_000, ttl_s=3600))
+    load: LoadConfig = Field(default_factory=LoadConfig)
 
     @model_validator(mode="after")
     def _budgets_fit(self) -> DegradationConfig:

@@ -12,6 +12,7 @@ STAGE_LATENCY = "reco_stage_latency_seconds"  # histogram: stage, surface
 RESPONSES = "reco_responses_total"  # counter: surface, level ("0".."4", the fallback stack)
 FALLBACKS = "reco_fallback_responses_total"  # counter: surface, level, reason (a FALLBACK_REASONS kind)
 SCORES = "reco_scores_total"  # counter: candidates scored by the full ranker, by surface
+SHED = "reco_shed_requests_total"  # counter: page requests refused under overload (503), by surface
 NAN_SCORES = "reco_nan_scores_total"  # counter: of which non-finite (the NaN guard refuses them)
 RANKER_INPUTS = "reco_ranker_inputs_total"  # counter: input values sent to the full ranker
 NAN_RANKER_INPUTS = "reco_nan_ranker_inputs_total"  # counter: of which non-finite

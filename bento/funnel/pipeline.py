@@ -107,14 +107,16 @@ class Funnel:
         self.last_good = LastGoodPages(config.degradation.last_good_pages)  # level 2
         self.ranking = RankingStages(bundle, features, score, config, self.budgets, self.clock)
 
-    def recommend(self, request: RecommendRequest) -> RecommendResponse:
+    def recommend(self, request: RecommendRequest, reduced: bool = False) -> RecommendResponse:
+        """One page; ``reduced`` (the service under load) retrieves only the degradation's
+        ``reduced_candidates``, so the ranker scores fewer before any request is refused."""
         started = time.perf_counter()
         key = result_key(request)
         cached = self.results.get(key) if self.results is not None else None
         if cached is not None and not set(cached.page["item_id"]) & self.bundle.unavailable():
             return self._response(cached, started, cache_hit=True)
         try:
-            result = self._personalised(request)
+            result = self._personalised(request, reduced)
         except Exception as error:  # any stage failing: the fallback stack answers, never empty
             log.exception(
                 "funnel failed for user %s; answering from fallback lists", logged_user(request.user_id)
@@ -172,9 +174,12 @@ class Funnel:
             result = self._fallback(None, request.page_size, str(error), excluded, FUNNEL_ERROR)
         return self._response(result, started)
 
-    def _personalised(self, request: RecommendRequest) -> FunnelResult:
+    def _personalised(self, request: RecommendRequest, reduced: bool = False) -> FunnelResult:
         laps = Laps(request.surface, self.on_stage)
         surface = self.config.surface(request.surface)
+        cap = surface.max_candidates
+        if reduced:
+            cap = min(cap, self.config.degradation.reduced_candidates)
         reads = self.budgets.runner("online read", self.config.degradation.features_budget_ms)
         user, user_fault = self.features.user_or_defaults(request.user_id, reads)  # store down: defaults
         laps.lap(STAGE_USER_FEATURES)
@@ -195,9 +200,7 @@ class Funnel:
             segment=str(user.get("segment") or ""),
         )
         failed: list[str] = []
-        cands = retrieve_candidates(
-            self.bundle, context, counts, excluded, surface.max_candidates, windows, failed
-        )
+        cands = retrieve_candidates(self.bundle, context, counts, excluded, cap, windows, failed)
         notes = [f"sources unavailable: {', '.join(failed)}"] if failed else []
         if cands.empty:
             text = "; ".join(["no candidates", *notes])

@@ -65,6 +65,12 @@ class ServingMetrics:
             ["surface", "level", "reason"],
             registry=reg,
         )
+        self.shed_requests = Counter(
+            slis.SHED,
+            "Page requests refused with a 503 under overload, by surface (notifications first).",
+            ["surface"],
+            registry=reg,
+        )
         self.scores = Counter(slis.SCORES, "Candidates scored by the full ranker.", ["surface"], registry=reg)
         self.nan_scores = Counter(
             slis.NAN_SCORES, "Ranker scores that were NaN or infinite.", ["surface"], registry=reg
@@ -119,13 +125,16 @@ class ServingMetrics:
                 self.responses.labels(surface=surface, level=level)
                 for reason in slis.FALLBACK_REASONS:
                     self.fallbacks.labels(surface=surface, level=level, reason=reason)
-            for counter in (self.scores, self.nan_scores, self.inputs, self.nan_inputs):
+            for counter in (self.scores, self.nan_scores, self.inputs, self.nan_inputs, self.shed_requests):
                 counter.labels(surface=surface)
         for entity in ("user", "item"):
             self.defaults.labels(entity=entity)
 
     def stage(self, stage: str, surface: str, seconds: float) -> None:
         self.stage_latency.labels(stage=stage, surface=surface).observe(seconds)
+
+    def shed(self, surface: str) -> None:
+        self.shed_requests.labels(surface=surface).inc()
 
     def response(self, surface: str, endpoint: str, response: RecommendResponse) -> None:
         meta = response.metadata

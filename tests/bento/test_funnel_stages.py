@@ -69,3 +69,21 @@ def test_fused_retrieval_order_agrees_with_the_signals_and_ignores_absent_ones()
     assert fused_retrieval_score([absent, absent]).tolist() == [0.0] * 4
     disagree = fused_retrieval_score([np.array([1.0, 0.0]), np.array([0.0, 1.0])])
     assert disagree[0] == disagree[1], "two signals in full disagreement tie"
+
+
+def test_under_load_a_page_retrieves_only_the_reduced_candidates(tiny_platform) -> None:
+    settings = load_settings()
+    bundle = ServingBundle.load(settings.paths.artifacts / "staging")
+    ranker = load_ranker(Path(bundle.root) / "ranker")
+    base = settings.funnel()
+    reduced = 40
+    config = base.model_copy(
+        update={"degradation": base.degradation.model_copy(update={"reduced_candidates": reduced})}
+    )
+    funnel = Funnel(bundle, OnlineFeatures(open_store(settings)), ranker.score, config)
+    request = RecommendRequest(user_id=sorted(bundle.history)[2], page_size=10)
+    normal = funnel.recommend(request)
+    shrunk = funnel.recommend(request, reduced=True)
+    assert normal.metadata.candidates_retrieved > reduced, "the tiny world retrieves more than the cut"
+    assert shrunk.metadata.candidates_retrieved == reduced
+    assert shrunk.metadata.fallback_level == 0 and len(shrunk.items) == 10
