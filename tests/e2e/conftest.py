@@ -34,13 +34,22 @@ MintKey = Callable[..., str]
 # The shipped stage budgets, cut to a loaded test machine's pace they would turn some level-0 answers
 # these tests assert into level-1 ones: the fallback stack has its own tests (tests/bento).
 WIDE_BUDGETS = {"deadline_ms": 10_000, "features_budget_ms": 2_000, "scoring_budget_ms": 4_000}
+# Likewise overload control: a loaded machine's queue would shrink or shed the pages these tests
+# assert on (bento/shedding.py has its own tests).
+NO_SHEDDING = {"capacity": 100_000}
 
 
 @pytest.fixture(scope="session")
 def wide_budget_funnel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``config/funnel.yaml`` with wide stage budgets, for a served node's ``RECO_FUNNEL_CONFIG``."""
+    """``config/funnel.yaml`` with wide stage budgets and no overload control, for a served node's
+    ``RECO_FUNNEL_CONFIG``."""
     tree = yaml.safe_load(FUNNEL_FILE.read_text())
-    tree["degradation"] = {**tree.get("degradation", {}), **WIDE_BUDGETS}
+    degradation = tree.get("degradation", {})
+    tree["degradation"] = {
+        **degradation,
+        **WIDE_BUDGETS,
+        "load": {**degradation.get("load", {}), **NO_SHEDDING},
+    }
     path = tmp_path_factory.mktemp("funnel") / "funnel.yaml"
     path.write_text(yaml.safe_dump(tree, sort_keys=False))
     return path
