@@ -31,7 +31,7 @@ from bento.funnel.fallback import (
 )
 from bento.funnel.last_good import LastGoodPages
 from bento.funnel.ranking import RankingStages, ScoreFn
-from bento.funnel.rerank import REASONS, diversify
+from bento.funnel.rerank import REASONS, diversify, history_taste
 from bento.funnel.retrieval import RetrievalContext, related_sources, retrieve_candidates
 from bento.observability.stages import Laps, StageSink
 from bento.privacy.pseudonym import logged_user
@@ -208,19 +208,25 @@ class Funnel:
         cands = self._with_catalogue(cands)
         laps.lap(STAGE_RETRIEVAL)
         retrieved, source_kind = len(cands), SOURCE_FAILED if failed else REASON_NONE
+        taste = self._taste(history)
         if not self.bundle.ranker_enabled:  # the gate found the ranker worse than retrieval order
             cands["score"] = cands["fused_score"]
-            page = diversify(cands, surface.rules, request.page_size)
+            page = diversify(cands, surface.rules, request.page_size, taste)
             laps.lap(STAGE_RERANK)
             return FunnelResult(page, retrieved, 0, L0_FULL_RANKING, "; ".join(notes) or None, source_kind)
         ranked = self.ranking.rank(cands, user, user_fault, request, surface, laps, bool(failed))
         notes = ranked.notes + notes
         if ranked.cands is None:
             return self._below_ranking(request, user.get("segment"), excluded, ranked.kind, "; ".join(notes))
-        page = diversify(ranked.cands, surface.rules, request.page_size)
+        page = diversify(ranked.cands, surface.rules, request.page_size, taste)
         laps.lap(STAGE_RERANK)
         scored = len(ranked.cands)
         return FunnelResult(page, retrieved, scored, ranked.level, "; ".join(notes) or None, ranked.kind)
+
+    def _taste(self, history: Sequence[str]) -> dict[str, float]:
+        """The user's category shares over ``history`` (the calibrated diversity cap's input)."""
+        categories = self.bundle.catalogue["category"].reindex(list(history)).dropna()
+        return history_taste(categories.tolist())
 
     def _blocked(self, user_id: str) -> set[str]:
         """What this user may not be shown now: engaged (durably or just now), or unavailable."""

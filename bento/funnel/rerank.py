@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -24,10 +27,34 @@ REASONS = {
 }
 
 
-def diversify(scored: pd.DataFrame, rules: RulesConfig, page_size: int) -> pd.DataFrame:
+def category_caps(rules: RulesConfig, taste: Mapping[str, float] | None) -> dict[str, int]:
+    """Per category, how many of each window it may hold beyond ``max_per_category``: its share of
+    the user's history (``taste``), rounded up, when the rules are calibrated."""
+    if not rules.calibrated or not taste:
+        return {}
+    window = rules.category_window
+    return {
+        category: cap
+        for category, share in taste.items()
+        if (cap := math.ceil(share * window - 1e-9)) > rules.max_per_category
+    }
+
+
+def history_taste(categories: Sequence[str]) -> dict[str, float]:
+    """Each category's share of a user's engaged items (their categories, one per item)."""
+    if not categories:
+        return {}
+    names, counts = np.unique(np.asarray(categories, dtype=object), return_counts=True)
+    return {str(name): float(n) / len(categories) for name, n in zip(names, counts, strict=True)}
+
+
+def diversify(
+    scored: pd.DataFrame, rules: RulesConfig, page_size: int, taste: Mapping[str, float] | None = None
+) -> pd.DataFrame:
     """Greedy by score: at most ``max_per_category`` of a category in each window of
-    ``category_window`` positions and at most ``max_sponsored`` sponsored items. Items held back
-    fill the page if it runs short (sponsored excepted), so the caps never empty a slot."""
+    ``category_window`` positions (more for a category the user's ``taste`` leans to, see
+    :func:`category_caps`) and at most ``max_sponsored`` sponsored items. Items held back fill the
+    page if it runs short (sponsored excepted), so the caps never empty a slot."""
     ordered = scored.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
     categories = ordered["category"].to_numpy()
     sponsored = (
@@ -37,11 +64,13 @@ def diversify(scored: pd.DataFrame, rules: RulesConfig, page_size: int) -> pd.Da
     held: list[int] = []
     n_sponsored = 0
     window = max(rules.category_window - 1, 0)
+    caps = category_caps(rules, taste)
     for row in range(len(ordered)):
         if len(chosen) >= page_size:
             break
-        recent = categories[chosen[len(chosen) - window :]] if window else categories[:0]
-        too_many = int((recent == categories[row]).sum()) >= rules.max_per_category
+        recent = categories[chosen[max(len(chosen) - window, 0) :]] if window else categories[:0]
+        limit = caps.get(categories[row], rules.max_per_category)
+        too_many = int((recent == categories[row]).sum()) >= limit
         if too_many or (sponsored[row] and n_sponsored >= rules.max_sponsored):
             held.append(row)
             continue

@@ -4,7 +4,7 @@ import pandas as pd
 
 from bento.funnel.candidates import merge_sources
 from bento.funnel.fallback import L3_SEGMENT, L4_GLOBAL, fallback_items
-from bento.funnel.rerank import diversify
+from bento.funnel.rerank import category_caps, diversify, history_taste
 from contracts.funnel_config import RulesConfig
 
 
@@ -43,6 +43,27 @@ def test_diversity_cap_limits_a_category_in_the_window() -> None:
     assert page["category"].tolist()[:6].count("a") <= 2
     assert page["position"].tolist() == list(range(1, 7))
     assert page["reason"].notna().all()
+
+
+def test_a_calibrated_cap_lets_a_category_fill_its_share_of_the_users_taste() -> None:
+    candidates = scored(["drama"] * 8 + ["comedy", "horror", "war", "noir"])
+    rules = RulesConfig(max_per_category=3, category_window=10)
+    taste = history_taste(["drama"] * 6 + ["comedy"] * 3 + ["horror"])
+    assert taste == {"drama": 0.6, "comedy": 0.3, "horror": 0.1}
+    assert category_caps(rules, taste) == {"drama": 6}, "only a share above the flat cap raises it"
+    calibrated = diversify(candidates, rules, 10, taste)["category"].tolist()
+    assert calibrated.count("drama") == 6 and calibrated[:6] == ["drama"] * 6
+    flat = diversify(candidates, rules.model_copy(update={"calibrated": False}), 10, taste)
+    assert flat["category"].tolist()[:7].count("drama") == 3, "the flat cap ignores taste"
+    assert diversify(candidates, rules, 10)["category"].tolist()[:7].count("drama") == 3, "no history"
+    assert history_taste([]) == {} and category_caps(rules, {}) == {}
+
+
+def test_the_cap_counts_every_earlier_position_of_the_window() -> None:
+    # Six dramas, then other categories: positions 1-10 may hold three dramas, not more (an earlier
+    # version looked back only window - len(page) positions once the page passed half the window).
+    page = diversify(scored(["drama"] * 6 + ["a", "b", "c", "d", "e", "f", "g"]), RulesConfig(), 10)
+    assert page["category"].tolist().count("drama") == 3
 
 
 def test_cap_never_leaves_an_empty_slot() -> None:
