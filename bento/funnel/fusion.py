@@ -38,13 +38,13 @@ def standardised(signals: np.ndarray) -> np.ndarray:
 
 def fuse_standardised(z: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted mean of the z-scores over the signals that score anything (weights: signals x
-    orders; one column per order), squashed into (0, 1). Candidates x orders; 0.5 where no weighted
-    signal scores."""
+    orders; one column per order), squashed into (0, 1). Candidates x orders; 0 where no weighted
+    signal scores (no evidence)."""
     present = ~np.isnan(z)
     filled = np.where(present, z, 0.0)
     total = present.astype(float) @ weights
     mean = np.divide(filled @ weights, total, out=np.zeros_like(total), where=total > 0)
-    return 1.0 / (1.0 + np.exp(-mean))
+    return np.where(total > 0, 1.0 / (1.0 + np.exp(-mean)), 0.0)
 
 
 def fuse(signals: Sequence[np.ndarray], weights: Sequence[float] | None = None) -> np.ndarray:
