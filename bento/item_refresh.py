@@ -68,7 +68,10 @@ class ItemTableRefresher:
 def watch_materializations(
     features: OnlineFeatures, ids: Callable[[], list[str]], interval_s: float
 ) -> tuple[ItemTableRefresher, threading.Event]:
-    """Start the refresher's thread (its own Feast connection); ``stop`` ends it."""
+    """Start the refresher's thread (its own Feast connection); ``stop`` ends it. With no table
+    held (an interval of 0) there is nothing to reload and no thread starts."""
     refresher, stop = ItemTableRefresher(features, features.own_connection(), ids), threading.Event()
+    if interval_s <= 0:
+        return refresher, stop
     threading.Thread(target=refresher.run, args=(stop, interval_s), name="item_features", daemon=True).start()
     return refresher, stop
