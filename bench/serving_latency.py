@@ -39,7 +39,11 @@ def _users(n: int, seed: int) -> list[str]:
     return [rng.choice(known) if rng.random() < 0.9 else f"new-user-{k}" for k in range(n)]
 
 
-def in_process(users: list[str], page_size: int) -> tuple[list[float], dict[str, int]]:
+def in_process(
+    users: list[str], page_size: int, stages: list[dict[str, float]] | None = None
+) -> tuple[list[float], dict[str, int]]:
+    """Requests through the service's own funnel factory; ``stages`` collects each reply's
+    ``stage_ms`` (where its time went)."""
     import bentoml
     import torch
 
@@ -61,7 +65,21 @@ def in_process(users: list[str], page_size: int) -> tuple[list[float], dict[str,
         samples.append((time.perf_counter() - started) * 1000)
         key = str(reply.metadata.fallback_level)
         levels[key] = levels.get(key, 0) + 1
+        if stages is not None:
+            stages.append(reply.metadata.stage_ms)
     return samples, levels
+
+
+def stage_percentiles(stages: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """p50 and p95 of each stage's milliseconds over the replies that ran it."""
+    names = dict.fromkeys(name for stage in stages for name in stage)
+    return {
+        name: {
+            f"p{q}": round(float(np.percentile([s[name] for s in stages if name in s], q)), 2)
+            for q in (50, 95)
+        }
+        for name in names
+    }
 
 
 def over_http(url: str, users: list[str], page_size: int) -> tuple[list[float], dict[str, int]]:
@@ -86,17 +104,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--page-size", type=int, default=20)
     args = parser.parse_args(argv)
     users = _users(args.requests + args.warmup, seed=7)
+    stages: list[dict[str, float]] = []
     run = (
         (lambda u: over_http(args.url, u, args.page_size))
         if args.url
-        else (lambda u: in_process(u, args.page_size))
+        else (lambda u: in_process(u, args.page_size, stages))
     )
     samples, levels = run(users)
-    samples = samples[args.warmup :]
+    samples, stages = samples[args.warmup :], stages[args.warmup :]
     result = {
         "mode": "http" if args.url else "in_process",
         "latency_ms": _percentiles(samples),
         "fallback_levels": levels,
+        "stage_ms": stage_percentiles(stages) if stages else None,
         "page_size": args.page_size,
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -7,6 +7,8 @@ figure of the page ``bentoml serve`` returns, not of a look-alike.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +27,7 @@ from feature_repo.store import open_store
 from training.candidates.trending import TRENDING_FILE
 from training.export import LoadedRanker, load_ranker
 
+log = logging.getLogger(__name__)
 RANKER_DIR = "ranker"
 
 
@@ -43,7 +46,7 @@ def assemble_funnel(
     score: ScoreFn,
     *,
     response_cache: bool = True,
-    on_item_lookup: Callable[[bool], None] | None = None,
+    on_item_lookup: Callable[[bool, int], None] | None = None,
     on_result_lookup: Callable[[bool], None] | None = None,
     clock: Callable[[], datetime] | None = None,
     on_stage: StageSink | None = None,
@@ -68,6 +71,7 @@ def assemble_funnel(
     features = OnlineFeatures(
         store, items.ttl_s, items.capacity, on_item_lookup=on_item_lookup, on_defaults=on_defaults
     )
+    load_item_table(features, bundle)
     cache: TTLCache[FunnelResult] | None = (
         TTLCache(results.capacity, results.ttl_s, on_lookup=on_result_lookup) if response_cache else None
     )
@@ -75,6 +79,24 @@ def assemble_funnel(
         bundle, features, score, serving, results=cache, clock=clock, on_stage=on_stage, budgeted=budgeted
     )
     return AssembledFunnel(bundle, store, features, serving, funnel)
+
+
+def catalogue_ids(bundle: ServingBundle, features: OnlineFeatures) -> list[str]:
+    """Every item the table should hold: the bundle's catalogue (with items written since) and
+    any the table picked up on a request."""
+    return list(dict.fromkeys([*bundle.catalogue.index.tolist(), *features.item_table.ids()]))
+
+
+def load_item_table(features: OnlineFeatures, bundle: ServingBundle) -> None:
+    """The catalogue's item features into memory before the first request; with the store down,
+    requests read them through Feast instead (slower, not wrong)."""
+    started = time.perf_counter()
+    try:
+        rows = features.load_items(catalogue_ids(bundle, features))
+    except Exception:
+        log.exception("item features not loaded; requests read them through Feast")
+        return
+    log.info("item features: %d rows loaded in %.1f s", rows, time.perf_counter() - started)
 
 
 def load_bundle_ranker(bundle_root: Path) -> LoadedRanker:

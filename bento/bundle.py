@@ -100,6 +100,19 @@ class ServingBundle:
         vectors[known] = self.item_embeddings[positions[known].astype(int)]
         return vectors, known
 
+    def shown_attributes(self, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each item's catalogue ``category`` ("unknown" where there is none) and ``sponsored``
+        flag, as a page shows them: one index lookup, no frame."""
+        catalogue = self.catalogue
+        if not len(catalogue):
+            return np.full(len(ids), "unknown", dtype=object), np.zeros(len(ids), bool)
+        rows = catalogue.index.get_indexer(ids)
+        found = rows >= 0
+        category = catalogue["category"].to_numpy()[rows]
+        sponsored = catalogue["sponsored"].to_numpy()[rows]
+        category = np.where(found & ~pd.isna(category), category, "unknown").astype(object)
+        return category, np.where(found & ~pd.isna(sponsored), sponsored, False).astype(bool)
+
     def unavailable(self) -> frozenset[str]:
         if self.availability is not None:
             return self.availability()

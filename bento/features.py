@@ -1,7 +1,11 @@
 """Online feature reads through Feast: user, session and item features for one request.
 
-Item features of recently requested items are cached in-process (5-minute TTL) because every
-request reads ~1,000 of them; session features are never cached, so a click shows up at once.
+Every request ranks hundreds of items, so item features are held in process as columns
+(``bento.item_table``): loaded from Feast in batched reads at start-up (``load_items``), reloaded
+when a materialization lands (``bento.item_refresh``) and refreshed row by row when the catalogue
+endpoints write an item; an item not in the table yet is read through Feast on its first request.
+A request's one online read is the user's (batch and session features together); session
+features are never held, so a click shows up at once.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from feast import FeatureStore
 from feast.data_source import PushMode
 
-from bento.caching import TTLCache
+from bento.item_table import Columns, ItemFeatureTable, as_column
 from contracts.features import (
     ITEM_STATS_FEATURES,
     ITEM_STATS_VIEW,
@@ -41,6 +46,7 @@ USER_REFS = (
     + [f"{USER_SESSION_VIEW}:{f}" for f in SESSION_FEATURES]
 )
 ITEM_REFS = [f"{ITEM_STATS_VIEW}:{f}" for f in ITEM_STATS_FEATURES]
+ITEM_READ_BATCH = 1_000  # entity rows per online read when the whole table is loaded
 
 
 Runner = Callable[..., Any]  # run(fn, *args): the call, under a time budget or not
@@ -76,14 +82,16 @@ class OnlineFeatures:
         store: FeatureStore,
         item_ttl_s: float = CachesConfig().item_features.ttl_s,
         item_capacity: int = CachesConfig().item_features.capacity,
-        on_item_lookup: Callable[[bool], None] | None = None,
+        on_item_lookup: Callable[[bool, int], None] | None = None,
         on_defaults: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.on_defaults = on_defaults  # "user" / "item": the store failed, defaults serve (an SLI)
-        self.item_cache: TTLCache[dict[str, Any]] = TTLCache(
-            item_capacity, item_ttl_s, on_lookup=on_item_lookup
-        )
+        self.on_item_lookup = on_item_lookup  # (found in the table, how many): the cache SLI
+        # ``item_capacity`` 0 or ``item_ttl_s`` 0 keeps no table (every request reads through Feast);
+        # ``item_ttl_s`` is how often a new materialization is looked for (``bento.item_refresh``).
+        self.item_capacity, self.item_refresh_s = item_capacity, item_ttl_s
+        self.item_table = ItemFeatureTable()
 
     def user(self, user_id: str) -> dict[str, Any]:
         """Batch, profile and session features; defaults only where the user has no value yet."""
@@ -104,19 +112,67 @@ class OnlineFeatures:
 
     def items_or_cached(
         self, item_ids: Sequence[str], run: Runner = inline, cached_only: bool = False
-    ) -> tuple[pd.DataFrame, FeatureFault | None]:
-        """Item features; with the store down or past its budget (or ``cached_only``, when this
-        request already found it so), the cached ones and empty rows (neutral inputs)."""
-        try:
-            if not cached_only:
-                return run(self.items, item_ids), None
-        except Exception as error:
-            fault: FeatureFault | None = FeatureFault.of("item features", error)
-        else:
-            fault = None
+    ) -> tuple[Columns, FeatureFault | None]:
+        """The items' feature columns in ``item_ids`` order, from the table; items not in it are
+        read through Feast (``run`` applies the budget) unless ``cached_only``. With the store down
+        or past its budget, or ``cached_only``, those rows hold missing values (neutral inputs)."""
+        columns, unknown = self.item_table.gather(item_ids)
+        misses = int(unknown.sum())
+        self._looked_up(len(item_ids) - misses, misses)
+        if not misses:
+            return columns, None
+        fault = None
+        if not cached_only:
+            missing = [item for item, gone in zip(item_ids, unknown.tolist(), strict=True) if gone]
+            try:
+                read = run(self._read_columns, missing)
+            except Exception as error:
+                fault = FeatureFault.of("item features", error)
+            else:
+                self._keep(missing, read)
+                for name, column in read.items():
+                    if columns[name].dtype != column.dtype:  # longer strings than the table's
+                        columns[name] = columns[name].astype(np.result_type(columns[name], column))
+                    columns[name][unknown] = column
+                return columns, None
         self._defaulted("item")
-        rows = [self.item_cache.get(item) or {} for item in item_ids]
-        return pd.DataFrame(rows, index=pd.Index(list(item_ids), name="item_id")), fault
+        return columns, fault
+
+    def load_items(
+        self, item_ids: Sequence[str], batch: int = ITEM_READ_BATCH, reader: OnlineFeatures | None = None
+    ) -> int:
+        """Read ``item_ids``' features through Feast in batches and make them the whole table
+        (start-up, and after a materialization, through ``reader``'s own connection); returns the
+        rows held (at most the configured capacity)."""
+        ids = list(dict.fromkeys(item_ids))[: self.item_capacity] if self._holds() else []
+        read = (reader or self)._read_columns
+        parts = [read(ids[at : at + batch]) for at in range(0, len(ids), batch)]
+        columns = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]} if parts else {}
+        self.item_table.replace(ids, columns)
+        return len(ids)
+
+    def refresh_items(self, item_ids: Sequence[str]) -> None:
+        """Re-read items whose online features were just written (a catalogue write)."""
+        if self._holds():
+            self.item_table.upsert(list(item_ids), self._read_columns(list(item_ids)))
+
+    def _read_columns(self, item_ids: Sequence[str]) -> Columns:
+        raw = self.store.get_online_features(
+            features=ITEM_REFS, entity_rows=[{"item_id": i} for i in item_ids]
+        ).to_dict()
+        return {name: as_column(name, raw[name]) for name in ITEM_STATS_FEATURES}
+
+    def _keep(self, item_ids: Sequence[str], columns: Columns) -> None:
+        if self._holds() and len(self.item_table) + len(item_ids) <= self.item_capacity:
+            self.item_table.upsert(item_ids, columns)
+
+    def _holds(self) -> bool:
+        return self.item_capacity > 0 and self.item_refresh_s > 0
+
+    def _looked_up(self, hits: int, misses: int) -> None:
+        if self.on_item_lookup is not None:
+            self.on_item_lookup(True, hits)
+            self.on_item_lookup(False, misses)
 
     def _defaulted(self, entity: str) -> None:
         if self.on_defaults is not None:
@@ -128,22 +184,17 @@ class OnlineFeatures:
         return _with_defaults({k: v[0] for k, v in raw.items() if k != "user_id"}, SESSION_DEFAULTS)
 
     def items(self, item_ids: Sequence[str]) -> pd.DataFrame:
-        """Item features in the order of ``item_ids``: one batched read for the cache misses."""
-        rows = {item: self.item_cache.get(item) for item in dict.fromkeys(item_ids)}
-        missing = [item for item, row in rows.items() if row is None]
-        if missing:
-            raw = self.store.get_online_features(
-                features=ITEM_REFS, entity_rows=[{"item_id": i} for i in missing]
-            ).to_dict()
-            names = [k for k in raw if k != "item_id"]
-            for pos, item in enumerate(missing):
-                rows[item] = {n: raw[n][pos] for n in names}
-                self.item_cache.put(item, rows[item])
-        return pd.DataFrame([rows[i] for i in item_ids], index=pd.Index(list(item_ids), name="item_id"))
+        """What the online store holds for ``item_ids`` now (None where unset), read through Feast:
+        for the catalogue writer, which must not see the table's possibly older rows."""
+        raw = self.store.get_online_features(
+            features=ITEM_REFS, entity_rows=[{"item_id": i} for i in item_ids]
+        ).to_dict()
+        rows = {n: raw[n] for n in ITEM_STATS_FEATURES}
+        return pd.DataFrame(rows, index=pd.Index(list(item_ids), name="item_id"))
 
     def invalidate_items(self, item_ids: Sequence[str]) -> None:
-        for item in item_ids:
-            self.item_cache.pop(item)
+        """Forget deleted items' rows."""
+        self.item_table.drop(item_ids)
 
     def own_connection(self) -> OnlineFeatures:
         """The same store through a separate FeatureStore (its own online-store connection), for a

@@ -21,7 +21,7 @@ import torch
 from bentoml.exceptions import InvalidArgument, NotFound
 from starlette.responses import JSONResponse
 
-from bento.assembly import RANKER_DIR, assemble_funnel
+from bento.assembly import RANKER_DIR, assemble_funnel, catalogue_ids
 from bento.auth.guard import CLIENT_HEADER, AccessGuard
 from bento.catalogue.filter_store import FilterStore
 from bento.catalogue.writes import CatalogueWriter
@@ -37,6 +37,7 @@ from bento.ingestion.session_updater import (
     wait_caught_up,
 )
 from bento.ingestion.settings import load_ingestion_config
+from bento.item_refresh import watch_materializations
 from bento.live_index import watch_live_index
 from bento.observability.metrics import serving_metrics
 from bento.privacy.forget import UserEraser
@@ -166,23 +167,18 @@ class Recommender:
         self.live_index, _ = watch_live_index(
             self.artifacts, settings.paths.live_index, serving.live_index.check_interval_s
         )
-        self._warm_item_cache()
+        # Item features are loaded at assembly; reloaded when a materialization lands.
+        self.item_refresh, _ = watch_materializations(
+            self.features,
+            lambda: catalogue_ids(self.artifacts, self.features),
+            serving.caches.item_features.ttl_s,
+        )
         log.info("serving model %s", self.artifacts.model_version)
 
     def _settle_session_updater(self) -> None:
         consumer = getattr(self, "session_consumer", None)  # None: the updater runs as its own process
         if consumer is not None:
             wait_caught_up(consumer, SETTLE_TIMEOUT_S)
-
-    def _warm_item_cache(self) -> None:
-        """Read the hottest items' features before the first request instead of during it."""
-        hot = dict.fromkeys(
-            self.artifacts.lists.get("popular", []) + self.artifacts.lists.get("trending", [])
-        )
-        try:
-            self.features.items(list(hot))
-        except Exception:  # a cold cache is slower, not wrong
-            log.exception("item feature warm-up failed")
 
     def _score(self, features: np.ndarray, surface: str) -> np.ndarray:
         scores = np.asarray(self.ranker.score(features=features, surface=surface))

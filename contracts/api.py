@@ -136,6 +136,9 @@ class ResponseMetadata(BaseModel):
     fallback_kind: str = "none"
     cache_hit: bool = False
     batch_features_age_s: float | None = None  # batch features age, never expire: this says how old
+    # Milliseconds this request spent in each funnel stage it ran (contracts.slis.STAGES, the
+    # stage label of the per-stage latency histogram), in order; empty for a cached response.
+    stage_ms: dict[str, float] = Field(default_factory=dict)
 
 
 class RecommendResponse(BaseModel):

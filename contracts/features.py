@@ -1,7 +1,8 @@
 """Feature names and the one function that turns raw features into ranker inputs.
 
-Training and serving both call :func:`ranker_inputs` on a frame of raw feature columns, so the
-model sees the same transformation offline and online (no train/serve skew by construction).
+Training and serving both call :func:`ranker_inputs` on raw feature columns (a frame in training,
+arrays and request constants in serving), so the model sees the same transformation offline and
+online (no train/serve skew by construction).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from contracts.cross_features import category_affinity, last_category_match, session_category_share
 from contracts.list_features import LIST_INPUTS, LIST_SCORES, list_relative
+from contracts.raw_columns import Raw, constant, is_column, numbers, per_row, row_count, strings
 from contracts.schemas import DEVICES, EVENT_TYPES
 
 FEAST_PROJECT: Final = "reco"
@@ -132,21 +135,6 @@ RANKER_INPUTS: Final = (
 SECONDS_PER_DAY: Final = 86_400.0
 
 
-def _share(categories: object, shares: object, category: str) -> float:
-    if not isinstance(categories, list | tuple | np.ndarray) or len(categories) == 0:
-        return 0.0
-    for cat, share in zip(categories, shares if shares is not None else [], strict=False):
-        if cat == category:
-            return float(share)
-    return 0.0
-
-
-def _session_share(categories: object, category: str) -> float:
-    if not isinstance(categories, list | tuple | np.ndarray) or len(categories) == 0:
-        return 0.0
-    return float(sum(1 for c in categories if c == category)) / len(categories)
-
-
 def _price_fit(price: np.ndarray, mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """0 inside the user's usual price band, minus the log distance to it outside.
 
@@ -164,7 +152,7 @@ def _price_fit(price: np.ndarray, mean: np.ndarray, low: np.ndarray, high: np.nd
     return np.where(price > 0, fit, 0.0)
 
 
-def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
+def ranker_inputs(raw: Raw) -> np.ndarray:
     """Raw per-candidate feature columns -> float32 matrix in ``RANKER_INPUTS`` order.
 
     ``raw`` has one row per (user, candidate item) with the user, item and session feature
@@ -174,36 +162,32 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
     ``now_ts`` (seconds), ``hour_of_day`` and ``device``. Rows are one candidate list (a request)
     unless ``list_id`` says otherwise (``contracts.list_features``). Missing values become neutral
     numbers; the result never contains NaN or inf.
+
+    ``raw`` is a DataFrame (training) or a mapping of column name to a NumPy array per row, where a
+    value that is not an array (a user's feature, the request's hour) holds for every row
+    (serving: no frame per request). Both give the same matrix (``contracts.raw_columns``).
     """
-    n = len(raw)
-    col = lambda name, default=0.0: (  # noqa: E731
-        pd.to_numeric(raw[name], errors="coerce").fillna(default).to_numpy(np.float64)
-        if name in raw
-        else np.full(n, default)
-    )
+    n = row_count(raw)
+    col = lambda name, default=0.0: numbers(raw, name, n, default)  # noqa: E731
     price = col("item_price", 0.0).clip(min=0.0)
     price_fit = _price_fit(
         price, col("user_avg_price", np.nan), col("user_price_p25", np.nan), col("user_price_p75", np.nan)
     )
     age_days = np.clip((col("now_ts") - col("item_created_ts")) / SECONDS_PER_DAY, 0.0, None)
-    categories = raw["item_category"].fillna("").astype(str).tolist() if "item_category" in raw else [""] * n
-    top = raw["user_top_categories"].tolist() if "user_top_categories" in raw else [None] * n
-    shares = raw["user_top_category_shares"].tolist() if "user_top_category_shares" in raw else [None] * n
-    sess = raw["session_categories"].tolist() if "session_categories" in raw else [None] * n
-    last = (
-        raw["session_last_category"].fillna("").astype(str).tolist()
-        if "session_last_category" in raw
-        else [""] * n
-    )
+    categories = strings(raw, "item_category", n)
+    top, shares = per_row(raw, "user_top_categories", n), per_row(raw, "user_top_category_shares", n)
+    if (top is None) != (shares is None):  # one list per row and one for all: cross them per row
+        top = top if top is not None else [constant(raw, "user_top_categories")] * n
+        shares = shares if shares is not None else [constant(raw, "user_top_category_shares")] * n
     hour = col("hour_of_day", 12.0)
-    device = raw["device"].fillna("").astype(str).to_numpy() if "device" in raw else np.full(n, "")
+    device = strings(raw, "device", n)
     scores = {
         "retrieval_score": col("retrieval_score"),
         "item_knn_score": col("item_knn_score").clip(0, 1),
         "als_score": col("als_score").clip(-1, 2),
         "ease_score": col("ease_score").clip(-1, 1),
     }
-    groups = pd.factorize(raw["list_id"])[0] if "list_id" in raw else None
+    groups = pd.factorize(raw["list_id"])[0] if "list_id" in raw and is_column(raw["list_id"]) else None
     columns = [
         np.log1p(col("user_events_7d").clip(min=0)),
         np.log1p(col("user_clicks_30d").clip(min=0)),
@@ -219,10 +203,18 @@ def ranker_inputs(raw: pd.DataFrame) -> np.ndarray:
         np.log1p(price),
         np.log1p(age_days),
         col("item_sponsored").astype(bool).astype(np.float64),
-        np.array([_share(t, s, c) for t, s, c in zip(top, shares, categories, strict=True)]),
+        category_affinity(
+            top,
+            shares,
+            constant(raw, "user_top_categories"),
+            constant(raw, "user_top_category_shares"),
+            categories,
+        ),
         price_fit,
-        np.array([1.0 if c and c == lc else 0.0 for c, lc in zip(categories, last, strict=True)]),
-        np.array([_session_share(s, c) for s, c in zip(sess, categories, strict=True)]),
+        last_category_match(strings(raw, "session_last_category", n), categories),
+        session_category_share(
+            per_row(raw, "session_categories", n), constant(raw, "session_categories"), categories
+        ),
         np.log1p(col("session_clicks").clip(min=0)),
         scores["retrieval_score"],
         col("co_interaction_score").clip(min=0),

@@ -78,7 +78,8 @@ class CacheConfig(_Strict):
 
 
 class CachesConfig(_Strict):
-    # The hottest items' features, in process (~1 KB an item); config/funnel.yaml says why 50,000.
+    # Every item's features in process (rows held; how often a materialization is looked for):
+    # config/funnel.yaml says more.
     item_features: CacheConfig = Field(default_factory=lambda: CacheConfig(capacity=50_000, ttl_s=300))
     results: CacheConfig = Field(default_factory=lambda: CacheConfig(capacity=10_000, ttl_s=60))
 

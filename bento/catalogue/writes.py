@@ -87,8 +87,7 @@ class CatalogueWriter:
     def _write_online(self, row: dict[str, Any]) -> None:
         """Rewrite the item's online features: new attributes over its last behaviour statistics."""
         item_id = row["item_id"]
-        self.features.invalidate_items([item_id])
-        current = self.features.items([item_id]).iloc[0].to_dict()
+        current = self.features.items([item_id]).iloc[0].to_dict()  # read through Feast, not the table
         defaults = self._population_rates()
         stats = {
             "item_popularity": current.get("item_popularity") or 0.0,
@@ -108,7 +107,7 @@ class CatalogueWriter:
             "item_sponsored": bool(row["sponsored"]),
         }
         self.store.write_to_online_store(ITEM_STATS_VIEW, pd.DataFrame([online]))
-        self.features.invalidate_items([item_id])
+        self.features.refresh_items([item_id])  # the next request ranks it on what was just written
 
     def _population_rates(self) -> dict[str, float]:
         """Engagement priors for a brand-new item: the average over the popular list."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from bento.funnel.candidate_set import Candidates
 from bento.funnel.fusion import fuse
 
 # When a candidate comes from several sources, the reason shown names the most personal one.
@@ -27,13 +28,11 @@ SOURCE_PRIORITY: tuple[str, ...] = (
 )
 
 
-def merge_sources(sources: Mapping[str, Sequence[str]], excluded: Iterable[str] = ()) -> pd.DataFrame:
-    """Union of the sources' item lists, deduplicated, minus ``excluded``.
-
-    Returns one row per item with ``source`` (highest-priority source that proposed it) and
-    ``source_rank`` (its rank in that source), in source-priority then rank order.
-    """
-    blocked = set(excluded)
+def merge(sources: Mapping[str, Sequence[str]], excluded: Iterable[str] = ()) -> Candidates:
+    """Union of the sources' item lists, deduplicated, minus ``excluded``: one row per item with
+    ``source`` (highest-priority source that proposed it) and ``source_rank`` (its rank in that
+    source), in source-priority then rank order."""
+    blocked = excluded if isinstance(excluded, set | frozenset) else set(excluded)
     seen: dict[str, tuple[int, str, int]] = {}
     order = {name: i for i, name in enumerate(SOURCE_PRIORITY)}
     for name, items in sources.items():
@@ -44,22 +43,15 @@ def merge_sources(sources: Mapping[str, Sequence[str]], excluded: Iterable[str] 
             best = seen.get(item)
             if best is None or (priority, rank) < (best[0], best[2]):
                 seen[item] = (priority, name, rank)
-    if not seen:
-        return pd.DataFrame(
-            {
-                "item_id": pd.Series(dtype=str),
-                "source": pd.Series(dtype=str),
-                "source_rank": pd.Series(dtype=int),
-            }
-        )
     rows = sorted(seen.items(), key=lambda kv: (kv[1][0], kv[1][2]))
-    return pd.DataFrame(
-        {
-            "item_id": [item for item, _ in rows],
-            "source": [meta[1] for _, meta in rows],
-            "source_rank": np.array([meta[2] for _, meta in rows], dtype=int),
-        }
+    return Candidates.of(
+        [item for item, _ in rows], [meta[1] for _, meta in rows], [meta[2] for _, meta in rows]
     )
+
+
+def merge_sources(sources: Mapping[str, Sequence[str]], excluded: Iterable[str] = ()) -> pd.DataFrame:
+    """``merge`` as a DataFrame (``item_id``, ``source``, ``source_rank``)."""
+    return merge(sources, excluded).frame()
 
 
 def fused_retrieval_score(signals: Sequence[np.ndarray]) -> np.ndarray:

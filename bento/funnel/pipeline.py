@@ -12,27 +12,27 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
-import pandas as pd
 
 from bento.bundle import ServingBundle
 from bento.caching import TTLCache
 from bento.features import OnlineFeatures
 from bento.funnel.budget import Budgets
-from bento.funnel.candidates import affinity, fused_retrieval_score, merge_sources
+from bento.funnel.candidate_set import Candidates
+from bento.funnel.candidates import affinity, fused_retrieval_score, merge
 from bento.funnel.cold_start import source_counts
 from bento.funnel.fallback import (
     L0_FULL_RANKING,
     L2_LAST_GOOD_PAGE,
     fallback_items,
 )
-from bento.funnel.last_good import LastGoodPages
+from bento.funnel.last_good import LastGoodPages, Page, renumbered
 from bento.funnel.ranking import RankingStages, ScoreFn
-from bento.funnel.rerank import REASONS, diversify, history_taste
-from bento.funnel.retrieval import RetrievalContext, related_sources, retrieve_candidates
+from bento.funnel.rerank import REASONS, diversify_page, history_taste
+from bento.funnel.retrieval import RetrievalContext, related_sources, retrieve
 from bento.observability.stages import Laps, StageSink
 from bento.privacy.pseudonym import logged_user
 from contracts.api import (
@@ -70,12 +70,13 @@ JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S = 100_000, 60.0  # far longer than the up
 
 @dataclass
 class FunnelResult:
-    page: pd.DataFrame
+    page: Page
     retrieved: int
     scored: int
     level: int
     reason: str | None  # free text, in the response
     kind: str = REASON_NONE  # the reason's bounded kind (contracts.slis), the /metrics label
+    stage_ms: dict[str, float] = field(default_factory=dict)  # this request's time per funnel stage
 
 
 def result_key(request: RecommendRequest) -> tuple[str, str, int, str]:
@@ -113,16 +114,18 @@ class Funnel:
         started = time.perf_counter()
         key = result_key(request)
         cached = self.results.get(key) if self.results is not None else None
-        if cached is not None and not set(cached.page["item_id"]) & self.bundle.unavailable():
+        if cached is not None and self.bundle.unavailable().isdisjoint(i.item_id for i in cached.page):
             return self._response(cached, started, cache_hit=True)
+        laps = Laps(request.surface, self.on_stage)
         try:
-            result = self._personalised(request, reduced)
+            result = self._personalised(request, laps, reduced)
         except Exception as error:  # any stage failing: the fallback stack answers, never empty
             log.exception(
                 "funnel failed for user %s; answering from fallback lists", logged_user(request.user_id)
             )
             text = f"{type(error).__name__}: {error}"
             result = self._below_ranking(request, None, None, FUNNEL_ERROR, text)
+        result.stage_ms = laps.ms
         if result.level == L0_FULL_RANKING:
             self.last_good.keep(request.user_id, request.surface, result.page)
             if self.results is not None:
@@ -155,27 +158,26 @@ class Funnel:
         excluded = {anchor} | self.bundle.unavailable()
         try:
             sources = related_sources(self.bundle, anchor, self.config.related.neighbours)
-            cands = merge_sources(sources, excluded)
-            ids = cands["item_id"].tolist()
+            cands = merge(sources, excluded)
+            ids = cands.ids()
             anchor_vector = vectors[0] if known[0] else None
             cands["retrieval_score"] = affinity(anchor_vector, *self.bundle.item_vectors(ids))
             # Each neighbour source's similarity to the anchor, fused by rank: the content and
             # collaborative lists carry an item the two-tower barely knows (one written today).
             near = source_scores(self.bundle.sources.cross(), [anchor], ids, seed_items=1)
             cands["score"] = fused_retrieval_score(
-                [cands["retrieval_score"].to_numpy(), *(near[name] for name in RELATED_SIGNALS)]
+                [cands["retrieval_score"], *(near[name] for name in RELATED_SIGNALS)]
             )
-            cands = self._with_catalogue(cands)
+            self._with_catalogue(cands)
             rules = self.config.surface("related_items").rules
-            page = diversify(cands, rules, request.page_size)
+            page = diversify_page(cands, rules, request.page_size)
             result = FunnelResult(page, len(cands), 0, RELATED_LEVEL, None)
         except Exception as error:
             log.exception("related failed for %s", anchor)
             result = self._fallback(None, request.page_size, str(error), excluded, FUNNEL_ERROR)
         return self._response(result, started)
 
-    def _personalised(self, request: RecommendRequest, reduced: bool = False) -> FunnelResult:
-        laps = Laps(request.surface, self.on_stage)
+    def _personalised(self, request: RecommendRequest, laps: Laps, reduced: bool = False) -> FunnelResult:
         surface = self.config.surface(request.surface)
         cap = surface.max_candidates
         if reduced:
@@ -200,33 +202,33 @@ class Funnel:
             segment=str(user.get("segment") or ""),
         )
         failed: list[str] = []
-        cands = retrieve_candidates(self.bundle, context, counts, excluded, cap, windows, failed)
+        cands = retrieve(self.bundle, context, counts, excluded, cap, windows, failed)
         notes = [f"sources unavailable: {', '.join(failed)}"] if failed else []
         if cands.empty:
             text = "; ".join(["no candidates", *notes])
             return self._below_ranking(request, user.get("segment"), excluded, NO_CANDIDATES, text)
-        cands = self._with_catalogue(cands)
+        self._with_catalogue(cands)
         laps.lap(STAGE_RETRIEVAL)
         retrieved, source_kind = len(cands), SOURCE_FAILED if failed else REASON_NONE
         taste = self._taste(history)
         if not self.bundle.ranker_enabled:  # the gate found the ranker worse than retrieval order
             cands["score"] = cands["fused_score"]
-            page = diversify(cands, surface.rules, request.page_size, taste)
+            page = diversify_page(cands, surface.rules, request.page_size, taste)
             laps.lap(STAGE_RERANK)
             return FunnelResult(page, retrieved, 0, L0_FULL_RANKING, "; ".join(notes) or None, source_kind)
         ranked = self.ranking.rank(cands, user, user_fault, request, surface, laps, bool(failed))
         notes = ranked.notes + notes
         if ranked.cands is None:
             return self._below_ranking(request, user.get("segment"), excluded, ranked.kind, "; ".join(notes))
-        page = diversify(ranked.cands, surface.rules, request.page_size, taste)
+        page = diversify_page(ranked.cands, surface.rules, request.page_size, taste)
         laps.lap(STAGE_RERANK)
         scored = len(ranked.cands)
         return FunnelResult(page, retrieved, scored, ranked.level, "; ".join(notes) or None, ranked.kind)
 
     def _taste(self, history: Sequence[str]) -> dict[str, float]:
         """The user's category shares over ``history`` (the calibrated diversity cap's input)."""
-        categories = self.bundle.catalogue["category"].reindex(list(history)).dropna()
-        return history_taste(categories.tolist())
+        categories, _ = self.bundle.shown_attributes(list(history))
+        return history_taste(categories[categories != "unknown"])
 
     def _blocked(self, user_id: str) -> set[str]:
         """What this user may not be shown now: engaged (durably or just now), or unavailable."""
@@ -252,12 +254,9 @@ class Funnel:
         query = session if base is None else (1 - pull) * base + pull * session
         return (query / max(float(np.linalg.norm(query)), 1e-9)).astype(np.float32)
 
-    def _with_catalogue(self, cands: pd.DataFrame) -> pd.DataFrame:
-        meta = self.bundle.catalogue.reindex(cands["item_id"])
-        cands = cands.reset_index(drop=True)
-        cands["category"] = meta["category"].fillna("unknown").to_numpy()
-        cands["sponsored"] = meta["sponsored"].fillna(False).astype(bool).to_numpy()
-        return cands
+    def _with_catalogue(self, cands: Candidates) -> None:
+        """Each candidate's ``category`` ("unknown" where the catalogue has none) and ``sponsored``."""
+        cands["category"], cands["sponsored"] = self.bundle.shown_attributes(cands.ids())
 
     def _below_ranking(
         self,
@@ -273,39 +272,35 @@ class Funnel:
         if kept is None:
             return self._fallback(segment, request.page_size, reason, blocked, kind)
         if len(kept) < request.page_size:
-            more = self._fallback(
-                segment, request.page_size - len(kept), reason, blocked | set(kept["item_id"]), kind
-            ).page
-            kept = pd.concat([kept, more], ignore_index=True)
-            kept["position"] = range(1, len(kept) + 1)
+            shown = blocked | {item.item_id for item in kept}
+            more = self._fallback(segment, request.page_size - len(kept), reason, shown, kind).page
+            kept = renumbered(kept + more)
         return FunnelResult(kept, len(kept), 0, L2_LAST_GOOD_PAGE, reason, kind)
 
     def _fallback(
         self, segment: str | None, page_size: int, reason: str, blocked: set[str], kind: str
     ) -> FunnelResult:
         answer = fallback_items(self.bundle.lists, self.bundle.segment_lists, segment, blocked, page_size)
-        page = self._with_catalogue(pd.DataFrame({"item_id": answer.items}))
-        page["score"] = 0.0
-        page["source"] = "popular"
-        page["reason"] = REASONS["popular"]
-        page["position"] = range(1, len(page) + 1)
+        categories, sponsored = self.bundle.shown_attributes(list(answer.items))
+        page = [
+            RecommendedItem(
+                item_id=item,
+                score=0.0,
+                reason=REASONS["popular"],
+                position=position,
+                is_sponsored=bool(flag),
+                category=category,
+                source="popular",
+            )
+            for position, (item, category, flag) in enumerate(
+                zip(answer.items, categories.tolist(), sponsored.tolist(), strict=True), start=1
+            )
+        ]
         return FunnelResult(page, len(page), 0, answer.level, reason, kind)
 
     def _response(self, result: FunnelResult, started: float, cache_hit: bool = False) -> RecommendResponse:
-        items = [
-            RecommendedItem(
-                item_id=row.item_id,
-                score=float(row.score),
-                reason=row.reason,
-                position=int(row.position),
-                is_sponsored=bool(row.sponsored),
-                category=row.category,
-                source=row.source,
-            )
-            for row in result.page.itertuples(index=False)
-        ]
         return RecommendResponse(
-            items=items,
+            items=result.page,
             metadata=ResponseMetadata(
                 request_id=f"req_{uuid.uuid4().hex[:16]}",
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -317,5 +312,6 @@ class Funnel:
                 fallback_kind=result.kind,
                 cache_hit=cache_hit,
                 batch_features_age_s=round((self.clock() - self.bundle.features_as_of).total_seconds(), 1),
+                stage_ms={} if cache_hit else result.stage_ms,
             ),
         )

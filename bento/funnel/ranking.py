@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-import pandas as pd
 
 from bento.bundle import ServingBundle
 from bento.features import FeatureFault, OnlineFeatures, Runner, inline
 from bento.funnel.budget import Budgets
+from bento.funnel.candidate_set import Candidates
 from bento.funnel.fallback import L0_FULL_RANKING, L1_LIGHT_RANKER, Health, ranking_level
 from bento.funnel.request_inputs import request_inputs
 from bento.observability.stages import Laps
@@ -44,10 +44,10 @@ def ranker_kind(error: Exception) -> str:
 
 @dataclass
 class Ranked:
-    """The ranking stages' answer: a scored candidate frame at ``level``, or none (``cands`` None:
-    the funnel answers from level 2 down) with the reason kind and notes."""
+    """The ranking stages' answer: scored candidates at ``level``, or none (``cands`` None: the
+    funnel answers from level 2 down) with the reason kind and notes."""
 
-    cands: pd.DataFrame | None
+    cands: Candidates | None
     level: int
     kind: str
     notes: list[str] = field(default_factory=list)
@@ -64,7 +64,7 @@ class RankingStages:
 
     def rank(
         self,
-        cands: pd.DataFrame,
+        cands: Candidates,
         user: dict,
         user_fault: FeatureFault | None,
         request: RecommendRequest,
@@ -86,7 +86,7 @@ class RankingStages:
             try:
                 scores = self.full_scores(inputs[kept], request.surface)
                 laps.lap(STAGE_SCORING)
-                ranked = cands.iloc[kept].reset_index(drop=True)
+                ranked = cands.take(kept)
                 ranked["score"] = scores
                 return Ranked(
                     ranked, L0_FULL_RANKING, ranking_level(Health(sources_failed=sources_failed))[1]
@@ -129,14 +129,13 @@ class RankingStages:
 
     def inputs(
         self,
-        cands: pd.DataFrame,
+        cands: Candidates,
         user: dict,
         request: RecommendRequest,
         reads: Runner = inline,
         cached_only: bool = False,
     ) -> tuple[np.ndarray, FeatureFault | None]:
-        ids = cands["item_id"].tolist()
-        items, problem = self.features.items_or_cached(ids, reads, cached_only=cached_only)
+        items, problem = self.features.items_or_cached(cands.ids(), reads, cached_only=cached_only)
         now = self.clock()
         hour = request.context.hour_of_day if request.context.hour_of_day is not None else now.hour
         device = request.context.device or user.get("device")
@@ -155,19 +154,19 @@ class RankingStages:
             return None
 
     def _light_order(
-        self, cands: pd.DataFrame, user: dict, request: RecommendRequest, light_scores: np.ndarray | None
-    ) -> pd.DataFrame:
+        self, cands: Candidates, user: dict, request: RecommendRequest, light_scores: np.ndarray | None
+    ) -> Candidates:
         """Level 1: the light ranker's order over the best ``reduced_candidates``. With features
         read it has scored every candidate already; else the reduced set (by fused retrieval score)
         is scored on cached and default features, with no further online read."""
         reduced = self.config.degradation.reduced_candidates
         if light_scores is not None:
             kept = keep_top(light_scores, reduced)
-            cands = cands.iloc[kept].reset_index(drop=True)
+            cands = cands.take(kept)
             cands["score"] = light_scores[kept]
             return cands
-        order = np.argsort(-cands["fused_score"].to_numpy(), kind="stable")[:reduced]
-        cands = cands.iloc[order].reset_index(drop=True)
+        order = np.argsort(-cands["fused_score"], kind="stable")[:reduced]
+        cands = cands.take(order)
         inputs, _ = self.inputs(cands, user, request, cached_only=True)
         light = self.bundle.light_ranker
         if light is None:

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from bento.bundle import ServingBundle
-from bento.funnel.candidates import affinity, merge_sources
+from bento.funnel.candidate_set import Candidates
+from bento.funnel.candidates import affinity, merge
 from bento.funnel.fusion import FUSED_SIGNALS, fuse, signal_weights
 from contracts.funnel_config import HistoryConfig
 from training.candidates.cross_scores import source_scores
@@ -113,6 +114,32 @@ def gather_sources(
     return sources
 
 
+def retrieve(
+    bundle: ServingBundle,
+    ctx: RetrievalContext,
+    counts: dict[str, int],
+    excluded: set[str],
+    max_candidates: int,
+    windows: HistoryConfig,
+    failed: list[str] | None = None,
+) -> Candidates:
+    """The retrieval stage: every source, merged and capped, with each candidate's retrieval
+    scores (two-tower ``retrieval_score``, the cross scores of ``ctx.history``, ``fused_score``).
+
+    One function for the service and the offline replay, so the ranker learns, and is measured,
+    on the candidate lists serving hands it. ``failed`` collects the sources that raised.
+    """
+    sources = gather_sources(bundle, ctx, counts, excluded, windows.overfetch, failed)
+    cands = merge(sources, excluded).take(slice(0, max_candidates))
+    ids = cands.ids()
+    cands["retrieval_score"] = affinity(ctx.query, *bundle.item_vectors(ids))
+    for name, values in source_scores(bundle.sources.cross(), ctx.history, ids, windows.seed_items).items():
+        cands[name] = values
+    signals = [cands[name] for name in FUSED_SIGNALS]
+    cands["fused_score"] = fuse(signals, signal_weights(bundle.fusion_weights))
+    return cands
+
+
 def retrieve_candidates(
     bundle: ServingBundle,
     ctx: RetrievalContext,
@@ -122,21 +149,9 @@ def retrieve_candidates(
     windows: HistoryConfig,
     failed: list[str] | None = None,
 ) -> pd.DataFrame:
-    """The retrieval stage: every source, merged and capped, with each candidate's retrieval
-    scores (two-tower ``retrieval_score``, the cross scores of ``ctx.history``, ``fused_score``).
-
-    One function for the service and the offline replay, so the ranker learns, and is measured,
-    on the candidate lists serving hands it. ``failed`` collects the sources that raised.
-    """
-    sources = gather_sources(bundle, ctx, counts, excluded, windows.overfetch, failed)
-    cands = merge_sources(sources, excluded).head(max_candidates).reset_index(drop=True)
-    ids = cands["item_id"].tolist()
-    cands["retrieval_score"] = affinity(ctx.query, *bundle.item_vectors(ids))
-    for name, values in source_scores(bundle.sources.cross(), ctx.history, ids, windows.seed_items).items():
-        cands[name] = values
-    signals = [cands[name].to_numpy() for name in FUSED_SIGNALS]
-    cands["fused_score"] = fuse(signals, signal_weights(bundle.fusion_weights))
-    return cands
+    """``retrieve`` as a DataFrame: ``item_id``, ``source``, ``source_rank``, ``retrieval_score``,
+    the cross scores and ``fused_score`` (what the offline replay reads)."""
+    return retrieve(bundle, ctx, counts, excluded, max_candidates, windows, failed).frame()
 
 
 def related_sources(bundle: ServingBundle, anchor: str, neighbours: int) -> dict[str, list[str]]:

@@ -161,9 +161,14 @@ class ServingMetrics:
         self.model_created.labels(model_version=model_version).set(created_at.timestamp())
         self.features_as_of.set(features_as_of.timestamp())
 
-    def cache_lookup(self, cache: str) -> Callable[[bool], None]:
-        def record(hit: bool) -> None:
-            self.cache_lookups.labels(cache=cache, outcome="hit" if hit else "miss").inc()
+    def cache_lookup(self, cache: str) -> Callable[[bool, int], None]:
+        """A hook counting lookups: one at a time, or a request's ``count`` in one increment."""
+        hits = self.cache_lookups.labels(cache=cache, outcome="hit")
+        misses = self.cache_lookups.labels(cache=cache, outcome="miss")
+
+        def record(hit: bool, count: int = 1) -> None:
+            if count:
+                (hits if hit else misses).inc(count)
 
         return record
 

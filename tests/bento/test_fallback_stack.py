@@ -120,7 +120,7 @@ class RaisingSource:
 
 def test_feature_store_down_answers_from_the_light_ranker(bundle, features, ranker) -> None:
     down = OnlineFeatures(StoreDown())  # type: ignore[arg-type]
-    down.item_cache = features.item_cache  # the process's cache outlives the store
+    down.item_table = features.item_table  # the process's table outlives the store
     reply = ask(
         Funnel(bundle, down, ranker.score, load_settings().funnel(), budgeted=True), some_user(bundle)
     )

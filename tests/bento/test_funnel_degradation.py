@@ -99,7 +99,7 @@ def test_feature_store_down_ranks_on_cached_then_default_features(
     user = some_user(bundle)
     warm = funnel(bundle, features, ranker.score).recommend(RecommendRequest(user_id=user, page_size=12))
     down = OnlineFeatures(StoreDown())  # type: ignore[arg-type]
-    down.item_cache = features.item_cache  # the process's cache survives the store going down
+    down.item_table = features.item_table  # the process's table survives the store going down
     reply = funnel(bundle, down, ranker.score).recommend(RecommendRequest(user_id=user, page_size=12))
     assert reply.metadata.fallback_level == L1_LIGHT_RANKER
     assert "online store unreachable" in (reply.metadata.fallback_reason or "")

@@ -87,3 +87,35 @@ def test_under_load_a_page_retrieves_only_the_reduced_candidates(tiny_platform) 
     assert normal.metadata.candidates_retrieved > reduced, "the tiny world retrieves more than the cut"
     assert shrunk.metadata.candidates_retrieved == reduced
     assert shrunk.metadata.fallback_level == 0 and len(shrunk.items) == 10
+
+
+def test_each_page_says_where_its_time_went(tiny_platform) -> None:
+    """``stage_ms``: this request's milliseconds per stage, named as the per-stage histogram's
+    ``stage`` label and reported to it; a cached answer ran no stage."""
+    from bento.caching import TTLCache
+    from contracts.slis import STAGES
+
+    settings = load_settings()
+    bundle = ServingBundle.load(settings.paths.artifacts / "staging")
+    bundle.ranker_enabled = True
+    ranker = load_ranker(Path(bundle.root) / "ranker")
+    observed: list[tuple[str, str, float]] = []
+    funnel = Funnel(
+        bundle,
+        OnlineFeatures(open_store(settings)),
+        ranker.score,
+        settings.funnel(),
+        results=TTLCache(10, 60),
+        on_stage=lambda stage, surface, seconds: observed.append((stage, surface, seconds)),
+    )
+    request = RecommendRequest(user_id=sorted(bundle.history)[2], page_size=10)
+    reply = funnel.recommend(request)
+    stage_ms = reply.metadata.stage_ms
+    assert reply.metadata.fallback_level == 0
+    assert list(stage_ms) == list(STAGES), "every stage of a level-0 page, in order"
+    assert all(ms >= 0 for ms in stage_ms.values())
+    assert [(stage, surface) for stage, surface, _ in observed] == [(s, "home_feed") for s in STAGES]
+    assert [round(seconds * 1000, 3) for *_, seconds in observed] == list(stage_ms.values())
+    assert sum(stage_ms.values()) <= reply.metadata.latency_ms
+    cached = funnel.recommend(request)
+    assert cached.metadata.cache_hit and cached.metadata.stage_ms == {}

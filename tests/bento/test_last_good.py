@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import threading
 
-import pandas as pd
-
-from bento.funnel.last_good import LastGoodPages
+from bento.funnel.last_good import LastGoodPages, Page
+from contracts.api import RecommendedItem
 from contracts.funnel_config import CacheConfig
 
 
-def page(*items: str) -> pd.DataFrame:
-    return pd.DataFrame({"item_id": list(items), "score": 0.5, "position": range(1, len(items) + 1)})
+def page(*items: str) -> Page:
+    return [
+        RecommendedItem(item_id=item, score=0.5, reason="r", position=k, is_sponsored=False)
+        for k, item in enumerate(items, start=1)
+    ]
+
+
+def ids(kept: Page | None) -> list[str]:
+    assert kept is not None
+    return [item.item_id for item in kept]
 
 
 class Clock:
@@ -26,8 +33,7 @@ def test_a_kept_page_comes_back_without_excluded_items_renumbered() -> None:
     pages = LastGoodPages(CacheConfig(capacity=10, ttl_s=3600))
     pages.keep("u1", "home_feed", page("a", "b", "c", "d"))
     kept = pages.page("u1", "home_feed", excluded={"b"}, size=2)
-    assert kept is not None
-    assert kept["item_id"].tolist() == ["a", "c"] and kept["position"].tolist() == [1, 2]
+    assert ids(kept) == ["a", "c"] and [item.position for item in kept or []] == [1, 2]
     assert pages.page("u1", "notifications", set(), 2) is None, "per surface"
     assert pages.page("u2", "home_feed", set(), 2) is None, "per user"
     assert pages.page("u1", "home_feed", {"a", "b", "c", "d"}, 2) is None, "nothing left to show"
@@ -60,8 +66,8 @@ def test_the_store_keeps_a_copy_and_is_safe_across_threads() -> None:
     pages = LastGoodPages(CacheConfig(capacity=1000, ttl_s=3600))
     original = page("a", "b")
     pages.keep("u0", "home_feed", original)
-    original.loc[0, "item_id"] = "changed"
-    assert pages.page("u0", "home_feed", set(), 5)["item_id"].tolist() == ["a", "b"]
+    original[0] = page("changed")[0]
+    assert ids(pages.page("u0", "home_feed", set(), 5)) == ["a", "b"]
 
     def churn(n: int) -> None:
         for i in range(200):
