@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--page-size", type=int, default=20)
+    parser.add_argument("--label", help="record under '<mode>_<label>' (another bundle or tree)")
     args = parser.parse_args(argv)
     users = _users(args.requests + args.warmup, seed=7)
     stages: list[dict[str, float]] = []
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     print(json.dumps(result, indent=2))
-    record("serving_latency", result["mode"], result)
+    record("serving_latency", f"{result['mode']}_{args.label}" if args.label else result["mode"], result)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,11 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 os.environ.setdefault("FEAST_USAGE", "False")
 
+# Feast sets PROMETHEUS_MULTIPROC_DIR when it is imported; a prometheus_client imported after that
+# keeps every metric's values in per-process files shared by all registries, so the tests' fresh
+# registries would count each other's samples (in whatever order the test modules import them).
+# Imported first, it keeps each registry's values in memory.
+import prometheus_client  # noqa: E402, F401
 import pytest  # noqa: E402
 
 

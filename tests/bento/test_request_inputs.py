@@ -41,3 +41,22 @@ def test_an_unknown_device_sets_no_device_column() -> None:
     items, cands = _candidates()
     got = request_inputs(items, {}, cands, now_ts=1e9, hour_of_day=12, device=float("nan"))
     assert not got[:, [RANKER_INPUTS.index(f"device_{d}") for d in DEVICES]].any()
+
+
+def test_table_columns_give_the_frame_s_matrix() -> None:
+    """What the service passes (the item table's arrays, missing values as NaN and "") gives the
+    matrix the replay's frame of the same rows gives: a feature read differently fails here."""
+    from bento.item_table import as_column
+
+    items, cands = _candidates()
+    items["item_ctr"] = [None, 0.2]
+    items["item_sponsored"] = [True, None]
+    items.loc["i2", "item_category"] = None
+    table = {name: as_column(name, items[name].tolist()) for name in items}
+    user = {"user_top_categories": np.array(["b", "a"]), "user_top_category_shares": [0.9, 0.1]}
+    user |= {"session_categories": ["b"], "session_last_category": "a", "user_price_p25": None}
+    columnar = request_inputs(table, user, dict(cands.items()), now_ts=1e9, hour_of_day=3, device="tablet")
+    framed = request_inputs(items, user, cands, now_ts=1e9, hour_of_day=3, device="tablet")
+    np.testing.assert_array_equal(columnar, framed)
+    affinity = RANKER_INPUTS.index("category_affinity")
+    assert columnar[:, affinity].tolist() == [np.float32(0.1), 0.0], "i2's category is unknown"
