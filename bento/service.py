@@ -204,7 +204,7 @@ class Recommender:
         if self.filters.get(parsed.item_id) is None:
             raise NotFound(f"item_id {parsed.item_id!r} is not in the catalogue")
         response = self.funnel.related(parsed)
-        self.metrics.response("related_items", "related", response)
+        self.metrics.response(RELATED_SURFACE, "related", response)
         return response
 
     @bentoml.api(input_spec=EventIn, route="/events")
