@@ -245,3 +245,23 @@ def test_with_per_user_gains_the_rankers_lead_must_clear_the_noise() -> None:
     assert refused.detail["served_order"] == "retrieval_order", "an unproven lead serves retrieval order"
     assert ranker_verdict(window, gains=[0.0] * 50).detail["served_order"] == "retrieval_order"
     assert ranker_verdict(window, gains=[]).detail["served_order"] == "ranked", "no gains: the means"
+
+
+def test_a_ranker_clearly_worse_on_one_holdout_is_refused_whatever_it_gains_on_the_other() -> None:
+    rng = np.random.default_rng(1)
+    window = {"ranked": {"ndcg@10": 0.13, "n_users": 1000.0}, "retrieval_order": {"ndcg@10": 0.16}}
+    likes = {"ranked": {"ndcg@10": 0.45, "n_users": 3000.0}, "retrieval_order": {"ndcg@10": 0.40}}
+    next_week_worse = rng.normal(-0.03, 0.2, size=1000)  # the demo world's label window
+    likes_better = rng.normal(0.05, 0.2, size=3000)
+    vetoed = ranker_verdict(
+        window, likes, gains=next_week_worse.tolist(), preference_gains=likes_better.tolist()
+    )
+    assert vetoed.detail["gain_low"] > 0, "pooled, the ranker looks ahead"
+    assert vetoed.detail["label_window/gain_high"] < 0, "its label window says otherwise"
+    assert vetoed.detail["served_order"] == "retrieval_order"
+    assert vetoed.detail["preference_holdout/gain_low"] > 0
+    # A small set slightly behind inside its noise cannot veto the other's clear lead.
+    few_behind = rng.normal(-0.01, 0.3, size=41)
+    kept = ranker_verdict(window, likes, gains=few_behind.tolist(), preference_gains=likes_better.tolist())
+    assert kept.detail["label_window/gain_low"] < 0 < kept.detail["label_window/gain_high"]
+    assert kept.detail["served_order"] == "ranked"

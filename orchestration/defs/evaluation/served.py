@@ -10,6 +10,7 @@ user's page. No evaluation-only model stands in for it. The bundle is not packag
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -187,6 +188,7 @@ def served_lists(
         served, levels = pages(assembled, ids, k)
         ranker_enabled = assembled.bundle.ranker_enabled
         tuned = tuned_sources(platform.settings.paths)
+        gate = json.loads((staging(platform.settings.paths).root / "bundle.json").read_text())["ranking"]
         assembled.bundle.ranker_enabled = False
         retrieval, _ = pages(assembled, ids, k)
         assembled.bundle.ranker_enabled = ranker_enabled
@@ -201,6 +203,7 @@ def served_lists(
     counts = np.bincount(np.asarray(levels, dtype=int), minlength=5)
     report = {
         "ranker_enabled": ranker_enabled,
+        "ranker_gate": gate,  # what the promotion gate saw on the build's own holdouts
         "fallback_levels": {str(level): int(n) for level, n in enumerate(counts) if n},
         "build_seconds": round(built - started, 1),
         "request_seconds": round(asked - built, 1),

@@ -165,10 +165,13 @@ def staged_bundle(context: dg.AssetExecutionContext, platform: PlatformResource)
     report = json.loads(area.evaluation.read_text())
     models = report["models"]
     preference = report.get(PREFERENCE_HOLDOUT, {})
-    gains = None
-    if RANKER_GAINS in report:  # every held-out user's ranked-minus-retrieval-order NDCG@10
-        gains = [*report[RANKER_GAINS], *preference.get(RANKER_GAINS, [])]
-    ranking = ranker_verdict(models, preference.get("models"), gains=gains, seed=platform.seed)
+    ranking = ranker_verdict(  # every held-out user's ranked-minus-retrieval-order NDCG@10, per set
+        models,
+        preference.get("models"),
+        gains=report.get(RANKER_GAINS),
+        preference_gains=preference.get(RANKER_GAINS),
+        seed=platform.seed,
+    )
     enabled = ranking.detail["served_order"] == SERVED_RANKED
     lineage = {
         "model_version": manifest["model_version"],
