@@ -51,6 +51,7 @@ def assemble_funnel(
     clock: Callable[[], datetime] | None = None,
     on_stage: StageSink | None = None,
     on_defaults: Callable[[str], None] | None = None,
+    on_breaker: Callable[[str], None] | None = None,
     budgeted: bool = False,
 ) -> AssembledFunnel:
     """The funnel over the bundle at ``bundle_root``, reading the platform's Feast store.
@@ -58,9 +59,10 @@ def assemble_funnel(
     ``score`` is the full ranker (the Ranker service's endpoint in serving, the same TorchScript
     module in process offline). ``response_cache`` off: every request runs the whole funnel.
     ``clock``: "now" for the funnel (wall time by default; a replay sets the data's end).
-    ``on_stage`` / ``on_defaults``: the service's SLI hooks (stage timings, population defaults).
-    ``budgeted``: cut the online reads and the full ranker off at their budgets (the service; off
-    offline, where a quality figure must not depend on the machine's load).
+    ``on_stage`` / ``on_defaults`` / ``on_breaker``: the service's SLI hooks (stage timings,
+    population defaults, the feature-store breaker's state). ``budgeted``: cut the online reads,
+    the retrieval sources and the full ranker off at their budgets and the page's deadline (the
+    service; off offline, where a quality figure must not depend on the machine's load).
     """
     bundle = ServingBundle.load(
         bundle_root, live_trending_file=settings.paths.live_candidates / TRENDING_FILE
@@ -76,7 +78,15 @@ def assemble_funnel(
         TTLCache(results.capacity, results.ttl_s, on_lookup=on_result_lookup) if response_cache else None
     )
     funnel = Funnel(
-        bundle, features, score, serving, results=cache, clock=clock, on_stage=on_stage, budgeted=budgeted
+        bundle,
+        features,
+        score,
+        serving,
+        results=cache,
+        clock=clock,
+        on_stage=on_stage,
+        budgeted=budgeted,
+        on_breaker=on_breaker,
     )
     return AssembledFunnel(bundle, store, features, serving, funnel)
 

@@ -107,7 +107,7 @@ class OnlineFeatures:
         try:
             return run(self.user, user_id), None
         except Exception as error:
-            self._defaulted("user")
+            self.defaulted("user")
             return {**USER_DEFAULTS, **SESSION_DEFAULTS}, FeatureFault.of("user features", error)
 
     def items_or_cached(
@@ -135,7 +135,7 @@ class OnlineFeatures:
                         columns[name] = columns[name].astype(np.result_type(columns[name], column))
                     columns[name][unknown] = column
                 return columns, None
-        self._defaulted("item")
+        self.defaulted("item")
         return columns, fault
 
     def load_items(
@@ -174,7 +174,7 @@ class OnlineFeatures:
             self.on_item_lookup(True, hits)
             self.on_item_lookup(False, misses)
 
-    def _defaulted(self, entity: str) -> None:
+    def defaulted(self, entity: str) -> None:
         if self.on_defaults is not None:
             self.on_defaults(entity)
 

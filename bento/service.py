@@ -125,6 +125,7 @@ class Recommender:
             on_result_lookup=self.metrics.cache_lookup("results"),
             on_stage=self.metrics.stage,
             on_defaults=self.metrics.population_defaults,
+            on_breaker=self.metrics.breaker,
             budgeted=True,  # a slow store or ranker costs a level of the fallback stack, not the deadline
         )
         self.artifacts, self.features, self.funnel = assembled.bundle, assembled.features, assembled.funnel

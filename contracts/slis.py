@@ -20,6 +20,7 @@ DEFAULTS = "reco_population_defaults_total"  # counter: requests served on popul
 SESSION_FEATURE_LAG = "reco_session_feature_lag_seconds"  # histogram: event -> online session features
 MODEL_CREATED = "reco_serving_model_created_timestamp_seconds"  # gauge: model_version
 FEATURES_AS_OF = "reco_batch_features_timestamp_seconds"  # gauge: the batch snapshot served
+FEATURE_BREAKER = "reco_feature_breaker_open"  # gauge: 1 open (cached features only), 0.5 half, 0 closed
 CACHE_LOOKUPS = "reco_cache_lookups_total"  # counter: cache, outcome
 RANKER_CPU_FALLBACKS = "reco_ranker_cpu_fallbacks_total"  # counter: CUDA OOM retried on the CPU
 
@@ -40,6 +41,9 @@ RANKER_DOWN = "ranker_down"
 RANKER_SLOW = "ranker_slow"  # the full ranker ran past its scoring budget
 RANKER_INVALID = "ranker_invalid"  # NaN, out-of-range or misshapen scores
 SOURCE_FAILED = "source_failed"
+SOURCE_LATE = "source_late"  # a retrieval source ran past its budget: dropped, the others answered
+# The feature-store circuit breaker is open: cached features only (a user not cached gets defaults)
+FEATURE_BREAKER_OPEN = "feature_breaker_open"
 NO_CANDIDATES = "no_candidates"
 FUNNEL_ERROR = "funnel_error"  # anything else: the whole personalised path raised
 FALLBACK_REASONS = (
@@ -50,6 +54,8 @@ FALLBACK_REASONS = (
     RANKER_SLOW,
     RANKER_INVALID,
     SOURCE_FAILED,
+    SOURCE_LATE,
+    FEATURE_BREAKER_OPEN,
     NO_CANDIDATES,
     FUNNEL_ERROR,
 )

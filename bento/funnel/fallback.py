@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from contracts.slis import NO_CANDIDATES, REASON_NONE, SOURCE_FAILED
+from contracts.slis import FEATURE_BREAKER_OPEN, NO_CANDIDATES, REASON_NONE, SOURCE_FAILED, SOURCE_LATE
 
 L0_FULL_RANKING = 0
 L1_LIGHT_RANKER = 1
@@ -29,6 +29,8 @@ class Health:
     ranker: str | None = None  # the full ranker failed, returned garbage or ran past its budget
     light_ranker: bool = True  # the bundle has a light ranker (and it scored)
     sources_failed: bool = False  # some retrieval source raised; the others answered
+    sources_late: bool = False  # some retrieval source ran past its budget; the others answered
+    cached_features: bool = False  # the feature-store breaker is open: cached features only
 
 
 def ranking_level(health: Health) -> tuple[int, str]:
@@ -38,8 +40,18 @@ def ranking_level(health: Health) -> tuple[int, str]:
         return L2_LAST_GOOD_PAGE, NO_CANDIDATES
     fault = health.features or health.ranker
     if fault is None:
-        return L0_FULL_RANKING, SOURCE_FAILED if health.sources_failed else REASON_NONE
+        return L0_FULL_RANKING, degraded_kind(health)
     return (L1_LIGHT_RANKER if health.light_ranker else L2_LAST_GOOD_PAGE), fault
+
+
+def degraded_kind(health: Health) -> str:
+    """Why a level-0 page is less than it could be, if it is: the first of a failed source, the
+    open breaker, a late source."""
+    if health.sources_failed:
+        return SOURCE_FAILED
+    if health.cached_features:
+        return FEATURE_BREAKER_OPEN
+    return SOURCE_LATE if health.sources_late else REASON_NONE
 
 
 @dataclass(frozen=True)

@@ -20,19 +20,16 @@ import numpy as np
 from bento.bundle import ServingBundle
 from bento.caching import TTLCache
 from bento.features import OnlineFeatures
-from bento.funnel.budget import Budgets
+from bento.funnel.budget import NO_DEADLINE, Budgets, Deadline
 from bento.funnel.candidate_set import Candidates
 from bento.funnel.candidates import affinity, fused_retrieval_score, merge
 from bento.funnel.cold_start import source_counts
-from bento.funnel.fallback import (
-    L0_FULL_RANKING,
-    L2_LAST_GOOD_PAGE,
-    fallback_items,
-)
+from bento.funnel.fallback import L0_FULL_RANKING, L2_LAST_GOOD_PAGE, Health, degraded_kind, fallback_items
+from bento.funnel.feature_reads import GuardedReads
 from bento.funnel.last_good import LastGoodPages, Page, renumbered
 from bento.funnel.ranking import RankingStages, ScoreFn
 from bento.funnel.rerank import REASONS, diversify_page, history_taste
-from bento.funnel.retrieval import RetrievalContext, related_sources, retrieve
+from bento.funnel.retrieval import RetrievalContext, SourceCalls, related_sources, retrieve
 from bento.observability.stages import Laps, StageSink
 from bento.privacy.pseudonym import logged_user
 from contracts.api import (
@@ -47,7 +44,6 @@ from contracts.slis import (
     FUNNEL_ERROR,
     NO_CANDIDATES,
     REASON_NONE,
-    SOURCE_FAILED,
     STAGE_RERANK,
     STAGE_RETRIEVAL,
     STAGE_USER_FEATURES,
@@ -95,6 +91,7 @@ class Funnel:
         clock: Callable[[], datetime] | None = None,
         on_stage: StageSink | None = None,
         budgeted: bool = False,
+        on_breaker: Callable[[str], None] | None = None,
     ):
         self.bundle, self.features, self.config = bundle, features, config
         self.results = results
@@ -104,9 +101,11 @@ class Funnel:
         # Items a user engaged with whose session push may not have landed yet (the updater is
         # asynchronous): hidden from their next pages so a click never shows its item again.
         self.just_engaged: TTLCache[tuple[str, ...]] = TTLCache(JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S)
-        self.budgets = Budgets(budgeted)  # serving: reads and scoring cut off at their budgets
+        # Serving: reads, sources and scoring cut off at their budgets and the page's deadline.
+        self.budgets = Budgets(budgeted)
+        self.reads = GuardedReads(features, self.budgets, config.degradation, on_breaker)
         self.last_good = LastGoodPages(config.degradation.last_good_pages)  # level 2
-        self.ranking = RankingStages(bundle, features, score, config, self.budgets, self.clock)
+        self.ranking = RankingStages(bundle, self.reads, score, config, self.budgets, self.clock)
 
     def recommend(self, request: RecommendRequest, reduced: bool = False) -> RecommendResponse:
         """One page; ``reduced`` (the service under load) retrieves only the degradation's
@@ -117,8 +116,10 @@ class Funnel:
         if cached is not None and self.bundle.unavailable().isdisjoint(i.item_id for i in cached.page):
             return self._response(cached, started, cache_hit=True)
         laps = Laps(request.surface, self.on_stage)
+        due = self.config.degradation.deadline_ms
+        deadline = Deadline.after(due) if self.budgets.enforced else NO_DEADLINE
         try:
-            result = self._personalised(request, laps, reduced)
+            result = self._personalised(request, laps, deadline, reduced)
         except Exception as error:  # any stage failing: the fallback stack answers, never empty
             log.exception(
                 "funnel failed for user %s; answering from fallback lists", logged_user(request.user_id)
@@ -177,13 +178,15 @@ class Funnel:
             result = self._fallback(None, request.page_size, str(error), excluded, FUNNEL_ERROR)
         return self._response(result, started)
 
-    def _personalised(self, request: RecommendRequest, laps: Laps, reduced: bool = False) -> FunnelResult:
-        surface = self.config.surface(request.surface)
+    def _personalised(
+        self, request: RecommendRequest, laps: Laps, deadline: Deadline, reduced: bool = False
+    ) -> FunnelResult:
+        surface, degradation = self.config.surface(request.surface), self.config.degradation
         cap = surface.max_candidates
         if reduced:
-            cap = min(cap, self.config.degradation.reduced_candidates)
-        reads = self.budgets.runner("online read", self.config.degradation.features_budget_ms)
-        user, user_fault = self.features.user_or_defaults(request.user_id, reads)  # store down: defaults
+            cap = min(cap, degradation.reduced_candidates)
+        cached_only = self.reads.cached_only  # the breaker's state as the request starts
+        user, user_fault = self.reads.user(request.user_id, deadline)  # store down: defaults
         laps.lap(STAGE_USER_FEATURES)
         session_items = list(user.get("session_item_ids") or [])
         excluded = self._blocked(request.user_id) | set(session_items)
@@ -201,22 +204,29 @@ class Funnel:
             categories=list(user.get("user_top_categories") or []),
             segment=str(user.get("segment") or ""),
         )
-        failed: list[str] = []
-        cands = retrieve(self.bundle, context, counts, excluded, cap, windows, failed)
-        notes = [f"sources unavailable: {', '.join(failed)}"] if failed else []
+        calls = SourceCalls(self.budgets, lambda name: deadline.cap(degradation.source_budget_ms(name)))
+        cands, gathered = retrieve(self.bundle, context, counts, excluded, cap, windows, calls)
+        notes = [f"sources unavailable: {', '.join(gathered.failed)}"] if gathered.failed else []
+        notes += [f"sources past their budget: {', '.join(gathered.late)}"] if gathered.late else []
+        notes += ["feature store circuit open: cached features only"] if cached_only else []
+        health = Health(
+            sources_failed=bool(gathered.failed),
+            sources_late=bool(gathered.late),
+            cached_features=cached_only,
+        )
         if cands.empty:
             text = "; ".join(["no candidates", *notes])
             return self._below_ranking(request, user.get("segment"), excluded, NO_CANDIDATES, text)
         self._with_catalogue(cands)
         laps.lap(STAGE_RETRIEVAL)
-        retrieved, source_kind = len(cands), SOURCE_FAILED if failed else REASON_NONE
+        retrieved, source_kind = len(cands), degraded_kind(health)
         taste = self._taste(history)
         if not self.bundle.ranker_enabled:  # the gate found the ranker worse than retrieval order
             cands["score"] = cands["fused_score"]
             page = diversify_page(cands, surface.rules, request.page_size, taste)
             laps.lap(STAGE_RERANK)
             return FunnelResult(page, retrieved, 0, L0_FULL_RANKING, "; ".join(notes) or None, source_kind)
-        ranked = self.ranking.rank(cands, user, user_fault, request, surface, laps, bool(failed))
+        ranked = self.ranking.rank(cands, user, user_fault, request, surface, laps, health, deadline)
         notes = ranked.notes + notes
         if ranked.cands is None:
             return self._below_ranking(request, user.get("segment"), excluded, ranked.kind, "; ".join(notes))

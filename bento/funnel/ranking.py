@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
 
 from bento.bundle import ServingBundle
-from bento.features import FeatureFault, OnlineFeatures, Runner, inline
-from bento.funnel.budget import Budgets
+from bento.features import FeatureFault
+from bento.funnel.budget import NO_DEADLINE, Budgets, Deadline
 from bento.funnel.candidate_set import Candidates
 from bento.funnel.fallback import L0_FULL_RANKING, L1_LIGHT_RANKER, Health, ranking_level
+from bento.funnel.feature_reads import GuardedReads
 from bento.funnel.request_inputs import request_inputs
 from bento.observability.stages import Laps
 from contracts.api import RecommendRequest
@@ -28,6 +29,7 @@ from contracts.slis import RANKER_DOWN, RANKER_INVALID, RANKER_SLOW, STAGE_CANDI
 from training.light_ranker import keep_top
 
 log = logging.getLogger(__name__)
+HEALTHY = Health()
 ScoreFn = Callable[[np.ndarray, str], np.ndarray]
 
 
@@ -56,7 +58,7 @@ class Ranked:
 @dataclass
 class RankingStages:
     bundle: ServingBundle
-    features: OnlineFeatures
+    reads: GuardedReads
     score: ScoreFn
     config: FunnelConfig
     budgets: Budgets
@@ -70,13 +72,14 @@ class RankingStages:
         request: RecommendRequest,
         surface: SurfaceConfig,
         laps: Laps,
-        sources_failed: bool = False,
+        retrieval: Health = HEALTHY,
+        deadline: Deadline = NO_DEADLINE,
     ) -> Ranked:
-        reads = self.budgets.runner("online read", self.config.degradation.features_budget_ms)
+        """L0 or L1 over ``cands``; ``retrieval`` says which sources failed or ran late."""
         notes: list[str] = []
         light_scores, ranker_fault, feature_fault = None, None, user_fault
         if user_fault is None:
-            inputs, feature_fault = self.inputs(cands, user, request, reads)
+            inputs, feature_fault = self.inputs(cands, user, request, deadline)
             laps.lap(STAGE_CANDIDATE_FEATURES)
         if feature_fault is None:
             light_scores = self._light_scores(inputs, request.surface)
@@ -84,13 +87,11 @@ class RankingStages:
             if light_scores is not None and 0 < surface.full_rank < len(cands):
                 kept = keep_top(light_scores, surface.full_rank)
             try:
-                scores = self.full_scores(inputs[kept], request.surface)
+                scores = self.full_scores(inputs[kept], request.surface, deadline)
                 laps.lap(STAGE_SCORING)
                 ranked = cands.take(kept)
                 ranked["score"] = scores
-                return Ranked(
-                    ranked, L0_FULL_RANKING, ranking_level(Health(sources_failed=sources_failed))[1]
-                )
+                return Ranked(ranked, L0_FULL_RANKING, ranking_level(retrieval)[1])
             except Exception as error:
                 log.warning(
                     "full ranker failed (%s: %s); the light ranker answers", type(error).__name__, error
@@ -99,11 +100,11 @@ class RankingStages:
                 notes.append(f"ranker: {type(error).__name__}: {error}")
         else:
             notes.append(f"feature store unavailable ({feature_fault})")
-        health = Health(
+        health = replace(
+            retrieval,
             features=feature_fault.kind if feature_fault is not None else None,
             ranker=ranker_fault,
             light_ranker=self.bundle.light_ranker is not None,
-            sources_failed=sources_failed,
         )
         level, kind = ranking_level(health)
         if level == L1_LIGHT_RANKER:
@@ -114,9 +115,9 @@ class RankingStages:
                 notes.append(f"light ranker: {type(error).__name__}: {error}")
         return Ranked(None, level, kind, notes)
 
-    def full_scores(self, inputs: np.ndarray, surface: str) -> np.ndarray:
+    def full_scores(self, inputs: np.ndarray, surface: str, deadline: Deadline = NO_DEADLINE) -> np.ndarray:
         """The full ranker's scores within its budget, or an error: never garbage to sort by."""
-        budget = self.config.degradation.scoring_budget_ms
+        budget = deadline.cap(self.config.degradation.scoring_budget_ms)
         scores = np.asarray(self.budgets.call("full ranker", budget, self.score, inputs, surface), np.float32)
         if (
             scores.shape != (len(inputs),)
@@ -132,10 +133,10 @@ class RankingStages:
         cands: Candidates,
         user: dict,
         request: RecommendRequest,
-        reads: Runner = inline,
+        deadline: Deadline = NO_DEADLINE,
         cached_only: bool = False,
     ) -> tuple[np.ndarray, FeatureFault | None]:
-        items, problem = self.features.items_or_cached(cands.ids(), reads, cached_only=cached_only)
+        items, problem = self.reads.items(cands.ids(), deadline, cached_only=cached_only)
         now = self.clock()
         hour = request.context.hour_of_day if request.context.hour_of_day is not None else now.hour
         device = request.context.device or user.get("device")

@@ -1,22 +1,25 @@
 """Retrieval: every source's candidate list for one request, before the merge.
 
 Two-tower search (collaborative, and the last session item's neighbours), collaborative item
-neighbours of the user's history (item kNN and EASE), ALS factors with the history folded in, content and
-co-interaction neighbours of their recent items, trending in the user's categories, the user's
-segment list, editorial pins and new arrivals. Each source has its own count (the surface's,
-shifted by cold start) and a missing source is skipped, never an error.
+neighbours of the user's history (item kNN and EASE), ALS factors with the history folded in,
+content and co-interaction neighbours of their recent items (these run in parallel when serving,
+each within its budget), trending in the user's categories, the user's segment list, editorial
+pins and new arrivals. Each source has its own count (the surface's, shifted by cold start); a
+missing, failing or late source is skipped and named, never an error.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from bento.bundle import ServingBundle
+from bento.funnel.budget import Budgets, Gathered
 from bento.funnel.candidate_set import Candidates
 from bento.funnel.candidates import affinity, merge
 from bento.funnel.fusion import FUSED_SIGNALS, fuse, signal_weights
@@ -48,54 +51,63 @@ def _search(
     return [item for item in found if item not in excluded][:count]
 
 
+@dataclass(frozen=True)
+class SourceCalls:
+    """How the index and collaborative sources run: serving runs them in parallel, each within its
+    budget (``budgets`` enforced, ``budget_ms`` by source name); offline, one after the other."""
+
+    budgets: Budgets = field(default_factory=lambda: Budgets(enforced=False))
+    budget_ms: Callable[[str], float] = lambda _: math.inf
+
+
+INLINE = SourceCalls()
+
+
 def gather_sources(
     bundle: ServingBundle,
     ctx: RetrievalContext,
     counts: dict[str, int],
     excluded: set[str],
     overfetch: int,
-    failed: list[str] | None = None,
-) -> dict[str, list[str]]:
-    """Every source's list. A source that raises (a missing or broken index, say) is logged and
-    left out, its name appended to ``failed``: the others still answer (design part 9, failure 1)."""
-    sources: dict[str, list[str]] = {}
+    calls: SourceCalls = INLINE,
+) -> Gathered[list[str]]:
+    """Every source's list, in a fixed order. A source that raises (a missing or broken index,
+    say) is logged and named in ``failed``, one past its budget in ``late``: the others still
+    answer (design part 9, failure 1). The list sources held in memory always answer."""
+    jobs: dict[str, Callable[[], list[str]]] = {}
     extra = bundle.sources
-
-    def take(name: str, read: Callable[[], list[str]]) -> None:
-        try:
-            sources[name] = read()
-        except Exception:
-            log.exception("candidate source %s unavailable", name)
-            if failed is not None:
-                failed.append(name)
-
     query = ctx.query
     if query is not None and counts.get("collaborative"):
-        take(
-            "collaborative",
-            lambda: _search(bundle, query[None, :], counts["collaborative"], excluded, overfetch),
+        jobs["collaborative"] = lambda: _search(
+            bundle, query[None, :], counts["collaborative"], excluded, overfetch
         )
     if ctx.session_items and counts.get("session"):
-        vector, known = bundle.item_vectors(list(ctx.session_items[:1]))
-        if known[0]:
-            take("session", lambda: _search(bundle, vector, counts["session"], excluded, overfetch))
+
+        def session() -> list[str]:
+            vector, known = bundle.item_vectors(list(ctx.session_items[:1]))
+            return _search(bundle, vector, counts["session"], excluded, overfetch) if known[0] else []
+
+        jobs["session"] = session
     co_interaction, item_knn, ease, als = extra.co_interaction, extra.item_knn, extra.ease, extra.als
     content, editorial = extra.content, extra.editorial
     if ctx.recent_items and co_interaction is not None and counts.get("co_interaction"):
-        take(
-            "co_interaction",
-            lambda: co_interaction.for_items(ctx.recent_items, counts["co_interaction"], exclude=excluded),
+        jobs["co_interaction"] = lambda: co_interaction.for_items(
+            ctx.recent_items, counts["co_interaction"], exclude=excluded
         )
     if ctx.history and item_knn is not None and counts.get("item_knn"):
-        take("item_knn", lambda: item_knn.top(ctx.history, counts["item_knn"], exclude=excluded))
+        jobs["item_knn"] = lambda: item_knn.top(ctx.history, counts["item_knn"], exclude=excluded)
     if ctx.history and ease is not None and counts.get("ease"):
-        take("ease", lambda: ease.top(ctx.history, counts["ease"], exclude=excluded))
+        jobs["ease"] = lambda: ease.top(ctx.history, counts["ease"], exclude=excluded)
     if ctx.history and als is not None and counts.get("als"):
-        take("als", lambda: als.top(ctx.history, counts["als"], exclude=excluded))
+        jobs["als"] = lambda: als.top(ctx.history, counts["als"], exclude=excluded)
     if ctx.recent_items and content is not None and counts.get("content"):
-        take("content", lambda: content.similar(ctx.recent_items, counts["content"], exclude=excluded))
+        jobs["content"] = lambda: content.similar(ctx.recent_items, counts["content"], exclude=excluded)
+    gathered = calls.budgets.gather({name: (calls.budget_ms(name), job) for name, job in jobs.items()})
+    sources = gathered.answers
     if editorial is not None and counts.get("editorial"):
-        take("editorial", lambda: editorial.pinned(ctx.surface)[: counts["editorial"]])
+        sources["editorial"] = _listed(
+            gathered, "editorial", lambda: editorial.pinned(ctx.surface)[: counts["editorial"]]
+        )
     sources["segment"] = list(bundle.segment_lists.get(ctx.segment, []))[: counts.get("segment", 0)]
 
     def trending() -> list[str]:
@@ -104,14 +116,25 @@ def gather_sources(
             return bundle.lists.get("trending", [])[: counts.get("trending", 0)]
         return lists.top(counts.get("trending", 0), ctx.categories)
 
-    take("trending", trending)
+    sources["trending"] = _listed(gathered, "trending", trending)
     sources["popular"] = bundle.lists.get("popular", [])[: counts.get("popular", 0)]
     sources["new_arrival"] = (
         editorial.new_arrivals(counts.get("new_arrivals", 0), ctx.categories)
         if editorial is not None
         else bundle.lists.get("new_arrivals", [])[: counts.get("new_arrivals", 0)]
     )
-    return sources
+    gathered.answers = {name: items for name, items in sources.items() if name not in gathered.failed}
+    return gathered
+
+
+def _listed(gathered: Gathered[list[str]], name: str, read: Callable[[], list[str]]) -> list[str]:
+    """An in-memory list source, inline: one that raises is named in ``failed`` and empty."""
+    try:
+        return read()
+    except Exception:
+        log.exception("candidate source %s unavailable", name)
+        gathered.failed.append(name)
+        return []
 
 
 def retrieve(
@@ -121,23 +144,24 @@ def retrieve(
     excluded: set[str],
     max_candidates: int,
     windows: HistoryConfig,
-    failed: list[str] | None = None,
-) -> Candidates:
+    calls: SourceCalls = INLINE,
+) -> tuple[Candidates, Gathered[list[str]]]:
     """The retrieval stage: every source, merged and capped, with each candidate's retrieval
-    scores (two-tower ``retrieval_score``, the cross scores of ``ctx.history``, ``fused_score``).
+    scores (two-tower ``retrieval_score``, the cross scores of ``ctx.history``, ``fused_score``),
+    and which sources failed or ran late.
 
     One function for the service and the offline replay, so the ranker learns, and is measured,
-    on the candidate lists serving hands it. ``failed`` collects the sources that raised.
+    on the candidate lists serving hands it.
     """
-    sources = gather_sources(bundle, ctx, counts, excluded, windows.overfetch, failed)
-    cands = merge(sources, excluded).take(slice(0, max_candidates))
+    gathered = gather_sources(bundle, ctx, counts, excluded, windows.overfetch, calls)
+    cands = merge(gathered.answers, excluded).take(slice(0, max_candidates))
     ids = cands.ids()
     cands["retrieval_score"] = affinity(ctx.query, *bundle.item_vectors(ids))
     for name, values in source_scores(bundle.sources.cross(), ctx.history, ids, windows.seed_items).items():
         cands[name] = values
     signals = [cands[name] for name in FUSED_SIGNALS]
     cands["fused_score"] = fuse(signals, signal_weights(bundle.fusion_weights))
-    return cands
+    return cands, gathered
 
 
 def retrieve_candidates(
@@ -147,11 +171,10 @@ def retrieve_candidates(
     excluded: set[str],
     max_candidates: int,
     windows: HistoryConfig,
-    failed: list[str] | None = None,
 ) -> pd.DataFrame:
     """``retrieve`` as a DataFrame: ``item_id``, ``source``, ``source_rank``, ``retrieval_score``,
     the cross scores and ``fused_score`` (what the offline replay reads)."""
-    return retrieve(bundle, ctx, counts, excluded, max_candidates, windows, failed).frame()
+    return retrieve(bundle, ctx, counts, excluded, max_candidates, windows)[0].frame()
 
 
 def related_sources(bundle: ServingBundle, anchor: str, neighbours: int) -> dict[str, list[str]]:

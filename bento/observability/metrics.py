@@ -31,6 +31,9 @@ STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25,
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 
 
+BREAKER_VALUES = {"closed": 0.0, "half_open": 0.5, "open": 1.0}  # bento.funnel.feature_breaker states
+
+
 class ServingMetrics:
     """The metric objects and what each request records into them."""
 
@@ -112,6 +115,13 @@ class ServingMetrics:
             ["cache", "outcome"],
             registry=reg,
         )
+        self.feature_breaker = Gauge(
+            slis.FEATURE_BREAKER,
+            "The feature-store circuit breaker per worker: 1 open (cached features only), 0.5 half-open "
+            "(reads on trial), 0 closed.",
+            multiprocess_mode="max",
+            registry=reg,
+        )
         self.cpu_fallbacks = Counter(
             slis.RANKER_CPU_FALLBACKS,
             "Scoring batches retried on the CPU after a CUDA out-of-memory error.",
@@ -129,6 +139,9 @@ class ServingMetrics:
                 counter.labels(surface=surface)
         for entity in ("user", "item"):
             self.defaults.labels(entity=entity)
+
+    def breaker(self, state: str) -> None:
+        self.feature_breaker.set(BREAKER_VALUES[state])
 
     def stage(self, stage: str, surface: str, seconds: float) -> None:
         self.stage_latency.labels(stage=stage, surface=surface).observe(seconds)

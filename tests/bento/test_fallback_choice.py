@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
 import pytest
 
-from bento.funnel.budget import Budgets, PastBudget
+from bento.funnel.budget import NO_DEADLINE, Budgets, Deadline, PastBudget
 from bento.funnel.fallback import L0_FULL_RANKING, L1_LIGHT_RANKER, L2_LAST_GOOD_PAGE, Health, ranking_level
 from contracts import slis
 from contracts.funnel_config import DegradationConfig
@@ -20,6 +21,8 @@ from contracts.funnel_config import DegradationConfig
     [
         (Health(), (L0_FULL_RANKING, slis.REASON_NONE)),
         (Health(sources_failed=True), (L0_FULL_RANKING, slis.SOURCE_FAILED)),
+        (Health(sources_late=True), (L0_FULL_RANKING, slis.SOURCE_LATE)),
+        (Health(cached_features=True, sources_late=True), (L0_FULL_RANKING, slis.FEATURE_BREAKER_OPEN)),
         (Health(ranker=slis.RANKER_DOWN), (L1_LIGHT_RANKER, slis.RANKER_DOWN)),
         (Health(ranker=slis.RANKER_SLOW), (L1_LIGHT_RANKER, slis.RANKER_SLOW)),
         (Health(ranker=slis.RANKER_INVALID), (L1_LIGHT_RANKER, slis.RANKER_INVALID)),
@@ -74,3 +77,41 @@ def test_a_budgeted_call_from_an_anyio_worker_thread_can_still_reach_the_event_l
 def test_the_budgets_must_fit_inside_the_deadline() -> None:
     with pytest.raises(ValueError, match="deadline"):
         DegradationConfig(deadline_ms=100, features_budget_ms=40, scoring_budget_ms=50)
+
+
+def test_a_deadline_cuts_every_budget_to_the_time_left() -> None:
+    assert NO_DEADLINE.cap(20.0) == 20.0
+    assert Deadline.after(1_000).cap(20.0) == 20.0, "plenty of time: the stage's own budget"
+    assert 0 < Deadline.after(5).cap(20.0) <= 5.0
+    assert Deadline(time.monotonic() - 1).cap(20.0) < 0
+    budgets = Budgets(enforced=True)
+    try:
+        with pytest.raises(PastBudget, match="deadline"):
+            budgets.call("full ranker", Deadline(time.monotonic() - 1).cap(20.0), sum, [1])
+    finally:
+        budgets.close()
+
+
+def test_parallel_jobs_each_within_its_own_budget() -> None:
+    budgets, release = Budgets(enforced=True), threading.Event()
+
+    def broken() -> list[str]:
+        raise RuntimeError("index unreadable")
+
+    try:
+        gathered = budgets.gather(
+            {
+                "fast": (1_000.0, lambda: ["a"]),
+                "stalled": (50.0, lambda: [str(release.wait(60))]),
+                "broken": (1_000.0, broken),
+                "patient": (1_000.0, lambda: ["b"]),
+            }
+        )
+    finally:
+        release.set()
+        budgets.close()
+    assert gathered.answers == {"fast": ["a"], "patient": ["b"]}
+    assert list(gathered.answers) == ["fast", "patient"], "in the jobs' order"
+    assert gathered.late == ["stalled"] and gathered.failed == ["broken"]
+    inline = Budgets(enforced=False).gather({"only": (0.001, lambda: ["c"]), "broken": (1.0, broken)})
+    assert inline.answers == {"only": ["c"]} and inline.failed == ["broken"], "offline: no budget"

@@ -39,7 +39,12 @@ DEADLINE_SLACK = 10
 STALL_S = 60.0
 # Where the store is not the fault under test, its reads get a wide budget: on a loaded machine a
 # healthy read may pass the shipped 50 ms, and the test would see the store's level, not its own.
-WIDE_READS = {"deadline_ms": 5000.0, "features_budget_ms": 1500.0, "scoring_budget_ms": 1000.0}
+WIDE_READS = {
+    "deadline_ms": 6000.0,
+    "features_budget_ms": 1500.0,
+    "retrieval_budget_ms": 1000.0,
+    "scoring_budget_ms": 1000.0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +103,26 @@ class SlowStore:
     """The real store, 100 ms slower on every read."""
 
     def __init__(self, store) -> None:
-        self.store = store
+        self.store, self.reads = store, 0
 
     def get_online_features(self, **kwargs: object):
+        self.reads += 1
         time.sleep(0.1)
         return self.store.get_online_features(**kwargs)
+
+
+class StalledSource:
+    """The real item-kNN source whose candidate list hangs until the test ends."""
+
+    def __init__(self, source, released: threading.Event) -> None:
+        self.source, self.released = source, released
+
+    def top(self, *_: object, **__: object) -> list[str]:
+        self.released.wait(STALL_S)
+        return []
+
+    def __getattr__(self, name: str):
+        return getattr(self.source, name)
 
 
 class RaisingSource:
@@ -200,6 +220,48 @@ def test_one_source_raising_leaves_the_others_ranked(bundle, features, ranker) -
     assert (meta.fallback_level, meta.fallback_kind) == (L0_FULL_RANKING, slis.SOURCE_FAILED)
     assert "item_knn" in (meta.fallback_reason or "")
     assert meta.candidates_scored > 0
+
+
+def test_a_source_past_its_budget_is_dropped_and_named(bundle, features, ranker, released) -> None:
+    stalled = ServingBundle(
+        **{
+            **vars(bundle),
+            "sources": replace(bundle.sources, item_knn=StalledSource(bundle.sources.item_knn, released)),
+        }
+    )
+    stack = config(**WIDE_READS, source_budgets_ms={"item_knn": 100.0})
+    reply = ask(Funnel(stalled, features, ranker.score, stack, budgeted=True), some_user(bundle))
+    meta = reply.metadata
+    assert (meta.fallback_level, meta.fallback_kind) == (L0_FULL_RANKING, slis.SOURCE_LATE)
+    assert "past their budget: item_knn" in (meta.fallback_reason or "")
+    assert meta.candidates_scored > 0, "the other sources' candidates were ranked"
+    assert meta.latency_ms < STALL_S * 1000 / 10
+
+
+def test_a_slow_store_opens_the_breaker_then_requests_read_nothing_from_it(bundle, features, ranker) -> None:
+    slow_store = SlowStore(features.store)
+    slow = OnlineFeatures(slow_store)  # type: ignore[arg-type]
+    slow.item_table = features.item_table
+    base = config(**WIDE_READS)
+    breaker = base.degradation.feature_breaker.model_copy(update={"min_reads": 3, "open_s": 600.0})
+    stack = config(**WIDE_READS, feature_breaker=breaker)
+    states: list[str] = []
+    funnel = Funnel(bundle, slow, ranker.score, stack, budgeted=True, on_breaker=states.append)
+    users = sorted(bundle.history)
+    first = ask(funnel, users[0]).metadata  # 100 ms a read: in the wide budget, past the 20 ms p99
+    assert first.fallback_level == L0_FULL_RANKING, first.fallback_reason
+    for user in users[1:4]:  # three reads (user and items) make the minute's evidence
+        if states:
+            break
+        ask(funnel, user)
+    assert states == ["open"]
+    reads = slow_store.reads
+    known = ask(funnel, users[0]).metadata
+    assert (known.fallback_level, known.fallback_kind) == (L0_FULL_RANKING, slis.FEATURE_BREAKER_OPEN)
+    assert "circuit open" in (known.fallback_reason or "")
+    stranger = ask(funnel, users[-1]).metadata
+    assert (stranger.fallback_level, stranger.fallback_kind) == (L1_LIGHT_RANKER, slis.FEATURE_BREAKER_OPEN)
+    assert slow_store.reads == reads, "while open, not one read reached the store"
 
 
 def test_without_a_light_ranker_the_last_good_page_answers_then_the_lists(bundle, features, ranker) -> None:

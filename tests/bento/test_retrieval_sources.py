@@ -53,7 +53,7 @@ def test_every_source_answers_for_a_user_with_history(bundle: ServingBundle) -> 
         segment="",
     )
     overfetch = load_settings().funnel().history.overfetch
-    sources = gather_sources(bundle, context, counts, set(history), overfetch)
+    sources = gather_sources(bundle, context, counts, set(history), overfetch).answers
     for name in ("collaborative", "item_knn", "co_interaction", "content", "trending", "popular"):
         assert sources.get(name), f"{name} gave no candidates"
         assert len(sources[name]) <= counts[name]
@@ -68,7 +68,7 @@ def test_the_collaborative_source_fills_its_count_past_excluded_items(bundle: Se
     nearest = bundle.search(query[None, :], 30)[0][0]
     excluded = set(nearest[:20])  # the user has seen the 20 items nearest to them
     context = RetrievalContext("home_feed", query, [], [], [], [], "")
-    sources = gather_sources(bundle, context, {"collaborative": 20}, excluded, overfetch=2)
+    sources = gather_sources(bundle, context, {"collaborative": 20}, excluded, overfetch=2).answers
     assert len(sources["collaborative"]) == 20, "excluded neighbours must not shrink the list"
     assert not set(sources["collaborative"]) & excluded
     assert sources["collaborative"][:10] == nearest[20:30], "the next-nearest, in index order"

@@ -33,7 +33,12 @@ USER_BURST = 30
 MintKey = Callable[..., str]
 # The shipped stage budgets, cut to a loaded test machine's pace they would turn some level-0 answers
 # these tests assert into level-1 ones: the fallback stack has its own tests (tests/bento).
-WIDE_BUDGETS = {"deadline_ms": 10_000, "features_budget_ms": 2_000, "scoring_budget_ms": 4_000}
+WIDE_BUDGETS = {
+    "deadline_ms": 9_000,
+    "features_budget_ms": 2_000,
+    "retrieval_budget_ms": 1_500,
+    "scoring_budget_ms": 3_000,
+}
 # Likewise overload control: a loaded machine's queue would shrink or shed the pages these tests
 # assert on (bento/shedding.py has its own tests).
 NO_SHEDDING = {"capacity": 100_000}
