@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from contracts.api import RecommendedItem
 from contracts.slis import FEATURE_BREAKER_OPEN, NO_CANDIDATES, REASON_NONE, SOURCE_FAILED, SOURCE_LATE
 
 L0_FULL_RANKING = 0
@@ -87,3 +88,23 @@ def fallback_items(
     if not picked:  # everything excluded: an item seen before beats an empty slot
         picked = list(lists.get("popular", ()))[:page_size]
     return FallbackAnswer(picked, level, "segment" if level == L3_SEGMENT else "popular")
+
+
+def list_page(
+    items: Sequence[str], categories: Sequence[str], sponsored: Sequence[bool], reason: str
+) -> list[RecommendedItem]:
+    """A fallback list as a page: unscored, numbered from 1, each item's category and sponsorship."""
+    return [
+        RecommendedItem(
+            item_id=item,
+            score=0.0,
+            reason=reason,
+            position=position,
+            is_sponsored=bool(flag),
+            category=category,
+            source="popular",
+        )
+        for position, (item, category, flag) in enumerate(
+            zip(items, categories, sponsored, strict=True), start=1
+        )
+    ]

@@ -24,16 +24,22 @@ from bento.funnel.budget import NO_DEADLINE, Budgets, Deadline
 from bento.funnel.candidate_set import Candidates
 from bento.funnel.candidates import affinity, fused_retrieval_score, merge
 from bento.funnel.cold_start import source_counts
-from bento.funnel.fallback import L0_FULL_RANKING, L2_LAST_GOOD_PAGE, Health, degraded_kind, fallback_items
+from bento.funnel.fallback import (
+    L0_FULL_RANKING,
+    L2_LAST_GOOD_PAGE,
+    Health,
+    degraded_kind,
+    fallback_items,
+    list_page,
+)
 from bento.funnel.feature_reads import GuardedReads
 from bento.funnel.last_good import LastGoodPages, Page, renumbered
 from bento.funnel.ranking import RankingStages, ScoreFn
 from bento.funnel.rerank import REASONS, diversify_page, history_taste
-from bento.funnel.retrieval import RetrievalContext, SourceCalls, related_sources, retrieve
+from bento.funnel.retrieval import RetrievalContext, SourceCalls, related_sources, retrieve, session_query
 from bento.observability.stages import Laps, StageSink
 from bento.privacy.pseudonym import logged_user
 from contracts.api import (
-    RecommendedItem,
     RecommendRequest,
     RecommendResponse,
     RelatedRequest,
@@ -254,15 +260,9 @@ class Funnel:
         return source_counts(configured, interactions, known, self.config.cold_start.ramp_interactions)
 
     def _query(self, user_id: str, session_items: list[str]) -> np.ndarray | None:
-        """User embedding, pulled towards the items of the live session (intent shift)."""
-        base = self.bundle.user_vector(user_id)
         vectors, known = self.bundle.item_vectors(session_items)
-        if not known.any():
-            return base
-        session = vectors[known].mean(axis=0)
         pull = self.config.history.session_query_weight
-        query = session if base is None else (1 - pull) * base + pull * session
-        return (query / max(float(np.linalg.norm(query)), 1e-9)).astype(np.float32)
+        return session_query(self.bundle.user_vector(user_id), vectors[known], pull)
 
     def _with_catalogue(self, cands: Candidates) -> None:
         """Each candidate's ``category`` ("unknown" where the catalogue has none) and ``sponsored``."""
@@ -292,20 +292,7 @@ class Funnel:
     ) -> FunnelResult:
         answer = fallback_items(self.bundle.lists, self.bundle.segment_lists, segment, blocked, page_size)
         categories, sponsored = self.bundle.shown_attributes(list(answer.items))
-        page = [
-            RecommendedItem(
-                item_id=item,
-                score=0.0,
-                reason=REASONS["popular"],
-                position=position,
-                is_sponsored=bool(flag),
-                category=category,
-                source="popular",
-            )
-            for position, (item, category, flag) in enumerate(
-                zip(answer.items, categories.tolist(), sponsored.tolist(), strict=True), start=1
-            )
-        ]
+        page = list_page(answer.items, categories.tolist(), sponsored.tolist(), REASONS["popular"])
         return FunnelResult(page, len(page), 0, answer.level, reason, kind)
 
     def _response(self, result: FunnelResult, started: float, cache_hit: bool = False) -> RecommendResponse:

@@ -42,6 +42,16 @@ class RetrievalContext:
     segment: str
 
 
+def session_query(base: np.ndarray | None, session: np.ndarray, pull: float) -> np.ndarray | None:
+    """The two-tower query: the user's embedding (``base``) pulled by ``pull`` towards the mean of
+    the live session's item vectors (intent shift); the session alone for a user not embedded."""
+    if not len(session):
+        return base
+    mean = session.mean(axis=0)
+    query = mean if base is None else (1 - pull) * base + pull * mean
+    return (query / max(float(np.linalg.norm(query)), 1e-9)).astype(np.float32)
+
+
 def _search(
     bundle: ServingBundle, query: np.ndarray, count: int, excluded: set[str], overfetch: int
 ) -> list[str]:
