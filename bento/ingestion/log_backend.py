@@ -10,7 +10,7 @@ offset, which is what consumers with committed offsets need.
 ``open_event_log(target)`` chooses by target:
 
 - a directory path (``data/event_log``, ``file:///srv/events``): the local segment log
-  (``event_log.EventLog``), one writer process per directory;
+  (``event_log.EventLog``), any number of writer processes on one machine (a lock per batch);
 - ``redis://[:password@]host:port/db?stream=events&prefix=reco`` (also ``rediss://``): the Redis
   Streams log (``redis_log.RedisEventLog``), any number of writer processes. ``stream`` defaults to
   ``events`` and ``prefix`` to ``reco``; other query parameters go to ``redis.Redis.from_url``.

@@ -1,6 +1,8 @@
 """The embedded event log: durable appends, dedup by id and natural key, torn-tail recovery, reading
 by offset, and picking a backend from a target."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,7 +10,6 @@ import pytest
 from bento.ingestion import event_log as event_log_module
 from bento.ingestion.event_log import (
     EventLog,
-    EventLogBusyError,
     EventLogFailedError,
     EventLogReader,
     read_events,
@@ -96,12 +97,58 @@ def test_segments_rotate(tmp_path: Path) -> None:
     assert len(list(read_events(tmp_path))) == 10
 
 
-def test_second_writer_is_refused_with_a_clear_error(tmp_path: Path) -> None:
-    log = EventLog(tmp_path)
-    with pytest.raises(EventLogBusyError, match="already has a writer"):
-        EventLog(tmp_path)
-    log.close()
-    EventLog(tmp_path).close()  # free again once the first writer is gone
+def test_two_writers_share_offsets_and_dedup(tmp_path: Path) -> None:
+    first, second = EventLog(tmp_path, segment_bytes=300), EventLog(tmp_path, segment_bytes=300)
+    a = first.append(event(1))
+    b = second.append(event(2))
+    assert (a.offset, b.offset) == (0, 1), "the second writer saw the first's record"
+    retry = second.append(event(1))
+    assert retry.duplicate and retry.offset == 0, "a retry on another worker is still a duplicate"
+    again = first.append(event(3, event_id="e3-new-id", item_id="i2", timestamp=event(2)["timestamp"]))
+    assert again.duplicate and again.offset == 1, "natural key of the other writer's record"
+    for n in range(4, 12):  # rotation by either writer; both keep appending to the newest segment
+        (first if n % 2 else second).append(event(n))
+    assert first.end_offset() == second.end_offset() == 10
+    assert [r["event_id"] for _, r in first.read(0, 100)] == [r["event_id"] for _, r in second.read(0, 100)]
+    assert len(list(tmp_path.glob("segment-*.log"))) > 1
+    first.close()
+    second.close()
+
+
+WRITER = """
+import sys
+from bento.ingestion.event_log import EventLog
+log = EventLog(sys.argv[1], segment_bytes=20_000)
+name, count = sys.argv[2], int(sys.argv[3])
+for n in range(count):
+    shared = n % 4 == 0  # every fourth event is sent by both workers (a client retry)
+    event_id = f"shared{n}" if shared else f"{name}{n}"
+    item = f"i{n}" if shared else f"{name}i{n}"
+    log.append_many([{"event_id": event_id, "user_id": f"u{n % 7}", "item_id": item,
+                      "event_type": "click", "timestamp": f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}+00:00",
+                      "by": name if not shared else "either"}])
+log.close()
+"""
+
+
+def test_writer_processes_append_concurrently_and_each_event_lands_once(tmp_path: Path) -> None:
+    count = 300
+    workers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), name, str(count)])
+        for name in ("w1-", "w2-")
+    ]
+    assert [w.wait(timeout=120) for w in workers] == [0, 0]
+    records = list(read_events(tmp_path))
+    ids = [r["event_id"] for r in records]
+    assert len(ids) == len(set(ids)), "a duplicate across processes is written once"
+    assert len(ids) == 2 * count - count // 4, "every unique event landed"
+    for name in ("w1-", "w2-"):
+        mine = [int(r["item_id"].rsplit("i", 1)[1]) for r in records if r["by"] == name]
+        assert len(mine) == count - count // 4 and mine == sorted(mine), "each writer's order is kept"
+    reopened = EventLog(tmp_path)
+    assert reopened.end_offset() == len(ids) and reopened.torn_bytes_cut == 0
+    assert [o for o, _ in reopened.read(0, 10_000)] == list(range(len(ids))), "offsets dense, shared"
+    reopened.close()
 
 
 # --- reading by offset, readers in other processes, the fsync policy ---------------------------------
