@@ -27,6 +27,7 @@ from bento.catalogue.filter_store import FilterStore
 from bento.catalogue.writes import CatalogueWriter
 from bento.errors import UnknownItemError
 from bento.http_guard import HttpGuard
+from bento.ingestion.consumers import Consumer
 from bento.ingestion.event_log import EventLog
 from bento.ingestion.events import EventIngestor
 from bento.ingestion.rate_limit import TokenBuckets
@@ -42,7 +43,10 @@ from bento.live_index import watch_live_index
 from bento.observability.metrics import serving_metrics
 from bento.privacy.forget import UserEraser
 from bento.privacy.ledger import ErasureLedger, ledger_path
+from bento.privacy.online import delete_online_user
 from bento.shedding import Admission, LoadCounter, admission, refusal, request_load
+from bento.worker_sync import LEADER_LOCK, Leadership, WorkerSync
+from bento.worker_sync import start_in_background as sync_worker
 from contracts.api import (
     BatchAck,
     EventAck,
@@ -81,10 +85,13 @@ def bundle_tag(environ: dict[str, str] | None = None) -> str:
 BUNDLE_TAG = bundle_tag()
 # One request scores ~1,000 rows: intra-op threads only contend with the other workers on a CPU.
 SCORING_THREADS = int(os.environ.get("RECO_SCORING_THREADS", "1"))
-# Recommender worker processes behind one port: one dying (OOM, SIGKILL) leaves the others serving
-# while BentoML's arbiter restarts it. Each holds its own caches, last good pages and rate buckets.
-RECOMMENDER_WORKERS = int(os.environ.get("RECO_RECOMMENDER_WORKERS", "1"))
+# Recommender worker processes behind one port (default: one per core): one dying (OOM, SIGKILL)
+# leaves the others serving while BentoML's arbiter restarts it. They share the event log, the
+# filter store and the erasure ledger and follow each other's clicks and forgets
+# (bento/worker_sync.py); each holds its own caches, last good pages and rate buckets.
+RECOMMENDER_WORKERS = int(os.environ.get("RECO_RECOMMENDER_WORKERS", str(os.cpu_count() or 1)))
 SETTLE_TIMEOUT_S = 2.0  # how long a forget waits for the session updater's in-flight batch
+WORKER_SYNC_POLL_S = 0.25  # how soon a worker hears of the others' clicks and forgets
 RELATED_SURFACE = "related_items"  # what /related serves, for its shedding priority and metrics
 
 
@@ -143,21 +150,23 @@ class Recommender:
             self.event_log, self.artifacts.catalogue, on_user_events=self.funnel.note_events
         )
         self.ingestion = load_ingestion_config()
-        updater = self.ingestion.session_updater
-        if updater.mode == "in_process":
-            self.session_consumer = session_consumer(
-                self.event_log,
-                self.features.own_connection(),
-                filter_store_categories(self.filters),
-                updater.batch_size,
-                on_pushed=self.funnel.forget_user,
-                on_lag=self.metrics.session_feature_lag,
-            )
-            start_in_background(self.session_consumer, updater.poll_interval_s)
+        self.session_consumer: Consumer | None = None  # in one worker at a time (bento/worker_sync.py)
+        ledger = ErasureLedger(ledger_path(settings.paths.home))
+        in_process = self.ingestion.session_updater.mode == "in_process"
+        self.worker_sync = WorkerSync(
+            self.event_log,
+            ledger,
+            on_events=self.funnel.note_events,
+            on_forget=self._forget_here,
+            leadership=Leadership(settings.paths.event_log / LEADER_LOCK) if in_process else None,
+            on_lead=self._run_session_updater,
+        )
+        self.worker_sync.poll_once()  # the first worker up runs the session updater
+        sync_worker(self.worker_sync, WORKER_SYNC_POLL_S)
         limits = self.ingestion.rate_limit
         self.buckets = TokenBuckets(rate_per_s=limits.events_per_second, burst=limits.burst)
         self.privacy = UserEraser(
-            ErasureLedger(ledger_path(settings.paths.home)),
+            ledger,
             self.ingestor.log,
             store,
             self.artifacts,
@@ -176,10 +185,31 @@ class Recommender:
         )
         log.info("serving model %s", self.artifacts.model_version)
 
+    def _run_session_updater(self) -> None:
+        updater = self.ingestion.session_updater
+        self.session_consumer = session_consumer(
+            self.event_log,
+            self.features.own_connection(),
+            filter_store_categories(self.filters),
+            updater.batch_size,
+            on_pushed=self.funnel.forget_user,
+            on_lag=self.metrics.session_feature_lag,
+        )
+        start_in_background(self.session_consumer, updater.poll_interval_s)
+
     def _settle_session_updater(self) -> None:
-        consumer = getattr(self, "session_consumer", None)  # None: the updater runs as its own process
-        if consumer is not None:
-            wait_caught_up(consumer, SETTLE_TIMEOUT_S)
+        if self.session_consumer is not None:  # None: another worker or its own process runs it
+            wait_caught_up(self.session_consumer, SETTLE_TIMEOUT_S)
+
+    def _forget_here(self, user_id: str) -> None:
+        """A forget another worker took: what this worker holds on the user goes. The worker running
+        the session updater also lets its batch in flight land and deletes the user's online rows
+        again, so a batch read before the log was erased cannot bring a session back."""
+        self.artifacts.forget_user(user_id)
+        self.funnel.erase_user(user_id)
+        if self.session_consumer is not None:
+            self._settle_session_updater()
+            delete_online_user(self.features.store, user_id)
 
     def _score(self, features: np.ndarray, surface: str) -> np.ndarray:
         scores = np.asarray(self.ranker.score(features=features, surface=surface))

@@ -68,6 +68,10 @@ RELATED_LEVEL = 1  # the related surface is ordered by fused similarity, never b
 # similarity to an item
 RELATED_SIGNALS = (CONTENT_SIMILARITY, CO_INTERACTION_SCORE, ITEM_KNN_SCORE, EASE_SCORE)
 JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S = 100_000, 60.0  # far longer than the updater's lag
+# After a user's event, their pages are not cached this long: the session push lands within it
+# (the in-process updater polls every 20 ms), and a worker that did not take the event never hears
+# when it does.
+SESSION_SETTLE_S = 5.0
 
 
 @dataclass
@@ -107,6 +111,7 @@ class Funnel:
         # Items a user engaged with whose session push may not have landed yet (the updater is
         # asynchronous): hidden from their next pages so a click never shows its item again.
         self.just_engaged: TTLCache[tuple[str, ...]] = TTLCache(JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S)
+        self.unsettled: TTLCache[bool] = TTLCache(JUST_ENGAGED_USERS, SESSION_SETTLE_S)
         # Serving: reads, sources and scoring cut off at their budgets and the page's deadline.
         self.budgets = Budgets(budgeted)
         self.reads = GuardedReads(features, self.budgets, config.degradation, on_breaker)
@@ -135,15 +140,19 @@ class Funnel:
         result.stage_ms = laps.ms
         if result.level == L0_FULL_RANKING:
             self.last_good.keep(request.user_id, request.surface, result.page)
-            if self.results is not None:
+            # Not while the user's session is in flux: their new events' push may not have landed
+            # yet, and another worker would not hear when it does.
+            if self.results is not None and self.unsettled.get(request.user_id) is None:
                 self.results.put(key, result)
         return self._response(result, started)
 
     def note_events(self, user_id: str, engaged: Sequence[str]) -> None:
         """The user's new events are durable: drop their cached pages, remember what they engaged with."""
         self.forget_user(user_id)
+        self.unsettled.put(user_id, True)
         if engaged:
-            self.just_engaged.put(user_id, (*(self.just_engaged.get(user_id) or ()), *engaged))
+            known = self.just_engaged.get(user_id) or ()
+            self.just_engaged.put(user_id, tuple(dict.fromkeys((*known, *engaged))))
 
     def forget_user(self, user_id: str) -> int:
         """Drop the user's cached responses (their own new events must show on the next request);

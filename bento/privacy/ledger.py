@@ -128,6 +128,17 @@ class ErasureLedger:
     def pending_offline(self) -> list[Erasure]:
         return self._select("offline_done_at IS NULL")
 
+    def requested_after(self, seen: int) -> list[tuple[int, str]]:
+        """(row, user) of every request recorded after row ``seen``, oldest first: what another
+        serving worker has not heard of yet (``bento.worker_sync``)."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT rowid, user_id FROM erasures WHERE rowid > ? ORDER BY rowid", (seen,))
+            return [(int(row), str(user)) for row, user in rows.fetchall()]
+
+    def last_row(self) -> int:
+        with self._connect() as conn:
+            return int(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM erasures").fetchone()[0])
+
     def all(self) -> list[Erasure]:
         return self._select("1 = 1")
 

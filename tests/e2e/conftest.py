@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from serving_process import free_port, keyed, serve_command, serving
 
 from contracts.funnel_config import FUNNEL_FILE
 
-READY_TIMEOUT_S = 240.0
 # Low limits so a test can reach them; a test that spends them posts with its own key. The refill
 # rates are so slow that no run earns a token back: a limit is a count, never a timing. The user
 # burst bounds the reads of any one user_id across the whole e2e suite.
@@ -60,43 +58,22 @@ def wide_budget_funnel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def service_url(tiny_platform, wide_budget_funnel: Path) -> Iterator[str]:
-    port = _free_port()
-    command = [sys.executable, "-m", "bentoml", "serve", "bento.service:Recommender", "--port", str(port)]
+    command = serve_command(free_port())
     log = open(os.environ["RECO_HOME"] + "/serve.log", "w")  # noqa: SIM115
     limits = Path(os.environ["RECO_HOME"]) / "ingestion.yaml"
     limits.write_text(TEST_INGESTION_LIMITS)
-    env = {**os.environ, "RECO_INGESTION_CONFIG": str(limits), "RECO_FUNNEL_CONFIG": str(wide_budget_funnel)}
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"bentoml serve exited with {process.returncode}; see {log.name}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"service not ready after {READY_TIMEOUT_S}s; see {log.name}")
-            time.sleep(1)
+    env = {
+        **os.environ,
+        "RECO_INGESTION_CONFIG": str(limits),
+        "RECO_FUNNEL_CONFIG": str(wide_budget_funnel),
+        # One worker: these tests assert one worker's caches and rate buckets; several workers
+        # have their own tests (test_workers.py).
+        "RECO_RECOMMENDER_WORKERS": "1",
+    }
+    with serving(command, env, log) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="session")
@@ -110,10 +87,6 @@ def mint_key(tiny_platform) -> MintKey:
         return str(json.loads(done.stdout)["key"])
 
     return mint
-
-
-def keyed(url: str, key: str) -> httpx.Client:
-    return httpx.Client(base_url=url, headers={"authorization": f"Bearer {key}"}, timeout=60)
 
 
 @pytest.fixture(scope="session")

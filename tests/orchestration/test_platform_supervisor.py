@@ -51,6 +51,10 @@ def test_the_service_serves_the_production_versions_built_bento(tiny_platform, t
     assert production is not None and production.current.bento_tag
     assert service_target(platform.settings.paths.home) == production.current.bento_tag
     assert service_target(tmp_path) == WORKING_TREE_SERVICE, "before a first promotion"
+    import bentoml
+
+    docker = bentoml.bentos.get(production.current.bento_tag).info.docker
+    assert (docker.cuda_version, docker.python_version) == ("12.8.1", "3.11"), "containerizes for a GPU"
     gone = Deployment(
         version="v1",
         model_tag="reco_bundle:v1",

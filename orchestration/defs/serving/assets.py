@@ -91,6 +91,11 @@ def served_history(events: pd.DataFrame) -> pd.DataFrame:
     return latest.sort_values(["user_id", "timestamp"], ascending=[True, False], kind="stable")
 
 
+# What `bentoml containerize reco:<version>` needs for a GPU image: a CUDA base (the Ranker
+# declares a GPU and uses it when the container is given one) and the Python the lock is made for.
+# On PyPI the pinned torch for Linux carries its CUDA 12 libraries; the CPU wheel is only what this
+# repository's own install picks from its local index.
+BENTO_DOCKER = {"distro": "debian", "python_version": "3.11", "cuda_version": "12.8.1"}
 DEV_PINS_MARKER = "# --- dev"  # requirements.lock: the pins after it are for tests, not the bento
 
 
@@ -237,6 +242,7 @@ def serving_bundle(context: dg.AssetExecutionContext, platform: PlatformResource
             include=BENTO_INCLUDE,
             models=[record.model_tag],
             python={"packages": _pinned_packages()},
+            docker=BENTO_DOCKER,
             build_ctx=str(REPO_ROOT),
         )
         bento_tag = str(bento.tag)
