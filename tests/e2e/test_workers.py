@@ -49,11 +49,16 @@ def clients(workers, mint_key: Callable[..., str]) -> Iterator[tuple[httpx.Clien
 
 
 def recommender_workers(serve: psutil.Process) -> list[psutil.Process]:
-    return [
-        child
-        for child in serve.children(recursive=True)
-        if "--service-name Recommender" in " ".join(child.cmdline()) and child.is_running()
-    ]
+    """The live Recommender worker processes under ``serve`` (a killed one is a zombie until reaped)."""
+    live = []
+    for child in serve.children(recursive=True):
+        try:
+            command = " ".join(child.cmdline())
+            if child.status() != psutil.STATUS_ZOMBIE and "--service-name Recommender" in command:
+                live.append(child)
+        except psutil.Error:  # gone, or a zombie, between the listing and the look
+            continue
+    return live
 
 
 def history_users(count: int) -> list[str]:
@@ -106,21 +111,22 @@ def test_a_forget_taken_by_one_worker_reaches_every_workers_memory(clients) -> N
 def test_a_worker_killed_under_load_leaves_the_others_answering(workers, clients) -> None:
     _, serve = workers
     client, _ = clients
-    users = history_users(40)
-    results: list[tuple[float, bool]] = []
+    users = history_users(300)  # two requests a user at most: far inside the per-user read limit
+    results: list[tuple[float, int | str]] = []  # (when, status code or the error's name)
     stop = threading.Event()
 
     def load(offset: int) -> None:
         n = offset
         with httpx.Client(base_url=str(client.base_url), headers=client.headers, timeout=10) as own:
             while not stop.is_set():
-                body = {"user_id": users[n % len(users)], "page_size": 5, "surface": "home_feed"}
+                body = {"user_id": users[n % len(users)], "page_size": 5}
                 try:
-                    ok = own.post("/recommend", json=body).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                results.append((time.monotonic(), ok))
+                    outcome: int | str = own.post("/recommend", json=body).status_code
+                except httpx.HTTPError as error:
+                    outcome = type(error).__name__
+                results.append((time.monotonic(), outcome))
                 n += 2
+                stop.wait(0.04)  # ~25 requests/s a thread
 
     threads = [threading.Thread(target=load, args=(i,)) for i in range(2)]
     for thread in threads:
@@ -133,11 +139,11 @@ def test_a_worker_killed_under_load_leaves_the_others_answering(workers, clients
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
-    before = [ok for at, ok in results if at < killed_at]
-    settled = [ok for at, ok in results if at > killed_at + 2.0]
-    failed = [at - killed_at for at, ok in results if not ok]
-    assert before and all(before)
-    assert len(settled) >= 5 and all(settled), f"failures {failed} s after the kill"
+    before = [outcome for at, outcome in results if at < killed_at]
+    settled = [outcome for at, outcome in results if at > killed_at + 2.0]
+    failed = [(round(at - killed_at, 2), outcome) for at, outcome in results if outcome != 200]
+    assert before and set(before) == {200}
+    assert len(settled) >= 20 and set(settled) == {200}, f"failures after the kill: {failed}"
     assert len(failed) <= 2, f"only requests in flight on the killed worker may fail: {failed}"
     assert wait_for(lambda: len(recommender_workers(serve)) == WORKERS, 180), "the arbiter restarts it"
 
