@@ -18,8 +18,10 @@ from feast import FeatureStore
 
 from bento.bundle import ServingBundle
 from bento.caching import TTLCache
+from bento.controls.store import UserControls
 from bento.features import OnlineFeatures
-from bento.funnel.pipeline import Funnel, FunnelResult, ScoreFn
+from bento.funnel.pipeline import Funnel, ScoreFn
+from bento.funnel.result import FunnelResult
 from bento.observability.stages import StageSink
 from contracts.funnel_config import FunnelConfig
 from contracts.settings import PlatformSettings
@@ -52,6 +54,7 @@ def assemble_funnel(
     on_stage: StageSink | None = None,
     on_defaults: Callable[[str], None] | None = None,
     on_breaker: Callable[[str], None] | None = None,
+    controls: Callable[[str], UserControls] | None = None,
     budgeted: bool = False,
 ) -> AssembledFunnel:
     """The funnel over the bundle at ``bundle_root``, reading the platform's Feast store.
@@ -60,7 +63,8 @@ def assemble_funnel(
     module in process offline). ``response_cache`` off: every request runs the whole funnel.
     ``clock``: "now" for the funnel (wall time by default; a replay sets the data's end).
     ``on_stage`` / ``on_defaults`` / ``on_breaker``: the service's SLI hooks (stage timings,
-    population defaults, the feature-store breaker's state). ``budgeted``: cut the online reads,
+    population defaults, the feature-store breaker's state). ``controls``: each user's blocks and
+    opt-out (the service's ``UserControlStore.of``; none offline). ``budgeted``: cut the online reads,
     the retrieval sources and the full ranker off at their budgets and the page's deadline (the
     service; off offline, where a quality figure must not depend on the machine's load).
     """
@@ -87,6 +91,7 @@ def assemble_funnel(
         on_stage=on_stage,
         budgeted=budgeted,
         on_breaker=on_breaker,
+        controls=controls,
     )
     return AssembledFunnel(bundle, store, features, serving, funnel)
 

@@ -100,6 +100,14 @@ class ServingBundle:
         vectors[known] = self.item_embeddings[positions[known].astype(int)]
         return vectors, known
 
+    def titles(self, ids: list[str | None]) -> list[str | None]:
+        """Each item's catalogue title (None for None, or an item the catalogue has no title for)."""
+        if "title" not in self.catalogue or not ids:
+            return [None] * len(ids)
+        rows = self.catalogue.index.get_indexer([i if i is not None else "" for i in ids])
+        titles = self.catalogue["title"].to_numpy()
+        return [str(titles[r]) if r >= 0 and isinstance(titles[r], str) else None for r in rows.tolist()]
+
     def shown_attributes(self, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Each item's catalogue ``category`` ("unknown" where there is none) and ``sponsored``
         flag, as a page shows them: one index lookup, no frame."""

@@ -25,6 +25,9 @@ from bento.assembly import RANKER_DIR, assemble_funnel, catalogue_ids
 from bento.auth.guard import CLIENT_HEADER, AccessGuard
 from bento.catalogue.filter_store import FilterStore
 from bento.catalogue.writes import CatalogueWriter
+from bento.controls.desk import ControlsDesk
+from bento.controls.endpoints import UserControlEndpoints
+from bento.controls.store import UserControlStore
 from bento.errors import UnknownItemError
 from bento.http_guard import HttpGuard
 from bento.ingestion.consumers import Consumer
@@ -116,12 +119,14 @@ class Ranker:
 
 
 @bentoml.service(traffic={"timeout": 10}, workers=RECOMMENDER_WORKERS)
-class Recommender:
+class Recommender(UserControlEndpoints):
     bundle = bentoml.models.BentoModel(BUNDLE_TAG)
     ranker = bentoml.depends(Ranker)
 
     def __init__(self) -> None:
         settings = load_settings()
+        # Each user's blocks and opt-out, shared by every worker (bento/controls).
+        self.user_controls = UserControlStore(settings.paths.user_controls)
         faiss.omp_set_num_threads(SCORING_THREADS)  # one query per request: threads only contend
         self.metrics = serving_metrics()  # the serving SLIs on /metrics (bento.observability)
         assembled = assemble_funnel(
@@ -133,6 +138,7 @@ class Recommender:
             on_stage=self.metrics.stage,
             on_defaults=self.metrics.population_defaults,
             on_breaker=self.metrics.breaker,
+            controls=self.user_controls.of,
             budgeted=True,  # a slow store or ranker costs a level of the fallback stack, not the deadline
         )
         self.artifacts, self.features, self.funnel = assembled.bundle, assembled.features, assembled.funnel
@@ -172,7 +178,9 @@ class Recommender:
             self.artifacts,
             self.funnel.erase_user,
             settle_streaming=self._settle_session_updater,
+            erase_controls=self.user_controls.forget,
         )
+        self.controls = ControlsDesk(self.user_controls, self.funnel.forget_user)
         self.privacy.resume()
         self.live_index, _ = watch_live_index(
             self.artifacts, settings.paths.live_index, serving.live_index.check_interval_s

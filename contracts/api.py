@@ -120,6 +120,9 @@ class RecommendedItem(BaseModel):
     is_sponsored: bool
     category: str | None = None
     source: str | None = None
+    # The user's item this one is recommended because of ("Because you engaged with ..."), where
+    # an item-to-item source proposed it.
+    anchor_item_id: str | None = None
 
 
 class ResponseMetadata(BaseModel):
@@ -228,4 +231,5 @@ class ForgetReceipt(BaseModel):
     events_erased: int
     online_feature_rows_deleted: int
     cached_responses_dropped: int
+    user_controls_erased: int = 0  # blocks, "not interested" marks and an opt-out
     offline_pending: bool

@@ -77,6 +77,10 @@ class PlatformPaths(BaseModel):
         return self.home / "serving" / "filter_store.db"
 
     @property
+    def user_controls(self) -> Path:
+        return self.home / "serving" / "user_controls.db"
+
+    @property
     def bentoml_home(self) -> Path:
         return self.home / "bentoml"
 

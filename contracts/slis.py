@@ -44,6 +44,7 @@ SOURCE_FAILED = "source_failed"
 SOURCE_LATE = "source_late"  # a retrieval source ran past its budget: dropped, the others answered
 # The feature-store circuit breaker is open: cached features only (a user not cached gets defaults)
 FEATURE_BREAKER_OPEN = "feature_breaker_open"
+PERSONALISATION_OFF = "personalisation_off"  # not a fault: the user turned personalisation off (L4)
 NO_CANDIDATES = "no_candidates"
 FUNNEL_ERROR = "funnel_error"  # anything else: the whole personalised path raised
 FALLBACK_REASONS = (
@@ -56,6 +57,7 @@ FALLBACK_REASONS = (
     SOURCE_FAILED,
     SOURCE_LATE,
     FEATURE_BREAKER_OPEN,
+    PERSONALISATION_OFF,
     NO_CANDIDATES,
     FUNNEL_ERROR,
 )

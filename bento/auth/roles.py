@@ -1,8 +1,8 @@
 """Which role each route needs: deny by default, so a new endpoint is admin until it is listed here.
 
-``client`` calls the product API (recommend, related, events); ``admin`` may call everything,
-client routes included (an operator checks a page with the same key). Health, metrics and the API
-docs are GETs and stay open; BentoML serves every API route as a POST.
+``client`` calls the product API (recommend, related, events, a user's controls); ``admin`` may
+call everything, client routes included (an operator checks a page with the same key). Health,
+metrics and the API docs are GETs and stay open; BentoML serves every API route as a POST.
 """
 
 from __future__ import annotations
@@ -13,7 +13,11 @@ from typing import Literal
 Role = Literal["client", "admin"]
 ROLES: tuple[Role, ...] = ("client", "admin")
 
-CLIENT_ROUTES = frozenset({"/recommend", "/related", "/events", "/events/batch"})
+# The product's own calls: pages, events, and each user's controls over their pages.
+CONTROL_ROUTES = frozenset(
+    {"/users/block", "/users/unblock", "/users/not-interested", "/users/personalisation", "/users/controls"}
+)
+CLIENT_ROUTES = frozenset({"/recommend", "/related", "/events", "/events/batch"}) | CONTROL_ROUTES
 READ_ROUTES = frozenset({"/recommend", "/related"})  # rate limited per client and per user
 OPEN_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -12,31 +12,32 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 
 from bento.bundle import ServingBundle
 from bento.caching import TTLCache
+from bento.controls.store import NO_CONTROLS, UserControls
 from bento.features import OnlineFeatures
 from bento.funnel.budget import NO_DEADLINE, Budgets, Deadline
 from bento.funnel.candidate_set import Candidates
-from bento.funnel.candidates import affinity, fused_retrieval_score, merge
 from bento.funnel.cold_start import source_counts
 from bento.funnel.fallback import (
     L0_FULL_RANKING,
-    L2_LAST_GOOD_PAGE,
     Health,
     degraded_kind,
-    fallback_items,
-    list_page,
 )
 from bento.funnel.feature_reads import GuardedReads
-from bento.funnel.last_good import LastGoodPages, Page, renumbered
+from bento.funnel.last_good import LastGoodPages
+from bento.funnel.lower_levels import LowerLevels
 from bento.funnel.ranking import RankingStages, ScoreFn
-from bento.funnel.rerank import REASONS, diversify_page, history_taste
-from bento.funnel.retrieval import RetrievalContext, SourceCalls, related_sources, retrieve, session_query
+from bento.funnel.reasons import anchor_page
+from bento.funnel.related import related_result
+from bento.funnel.rerank import diversify_page, history_taste
+from bento.funnel.result import FunnelResult, result_key
+from bento.funnel.retrieval import RetrievalContext, SourceCalls, retrieve, session_query
+from bento.funnel.user_controls import page_allowed, without_blocked_categories
 from bento.observability.stages import Laps, StageSink
 from bento.privacy.pseudonym import logged_user
 from contracts.api import (
@@ -49,45 +50,19 @@ from contracts.funnel_config import FunnelConfig
 from contracts.slis import (
     FUNNEL_ERROR,
     NO_CANDIDATES,
-    REASON_NONE,
+    PERSONALISATION_OFF,
     STAGE_RERANK,
     STAGE_RETRIEVAL,
     STAGE_USER_FEATURES,
 )
-from training.candidates.cross_scores import (
-    CO_INTERACTION_SCORE,
-    CONTENT_SIMILARITY,
-    EASE_SCORE,
-    ITEM_KNN_SCORE,
-    recent_items,
-    source_scores,
-)
+from training.candidates.cross_scores import recent_items
 
 log = logging.getLogger(__name__)
-RELATED_LEVEL = 1  # the related surface is ordered by fused similarity, never by a ranker
-# similarity to an item
-RELATED_SIGNALS = (CONTENT_SIMILARITY, CO_INTERACTION_SCORE, ITEM_KNN_SCORE, EASE_SCORE)
 JUST_ENGAGED_USERS, JUST_ENGAGED_TTL_S = 100_000, 60.0  # far longer than the updater's lag
 # After a user's event, their pages are not cached this long: the session push lands within it
 # (the in-process updater polls every 20 ms), and a worker that did not take the event never hears
 # when it does.
 SESSION_SETTLE_S = 5.0
-
-
-@dataclass
-class FunnelResult:
-    page: Page
-    retrieved: int
-    scored: int
-    level: int
-    reason: str | None  # free text, in the response
-    kind: str = REASON_NONE  # the reason's bounded kind (contracts.slis), the /metrics label
-    stage_ms: dict[str, float] = field(default_factory=dict)  # this request's time per funnel stage
-
-
-def result_key(request: RecommendRequest) -> tuple[str, str, int, str]:
-    """What a cached response is keyed by: the user first, so their events can drop their entries."""
-    return (request.user_id, request.surface, request.page_size, request.context.model_dump_json())
 
 
 class Funnel:
@@ -102,6 +77,7 @@ class Funnel:
         on_stage: StageSink | None = None,
         budgeted: bool = False,
         on_breaker: Callable[[str], None] | None = None,
+        controls: Callable[[str], UserControls] | None = None,
     ):
         self.bundle, self.features, self.config = bundle, features, config
         self.results = results
@@ -115,28 +91,47 @@ class Funnel:
         # Serving: reads, sources and scoring cut off at their budgets and the page's deadline.
         self.budgets = Budgets(budgeted)
         self.reads = GuardedReads(features, self.budgets, config.degradation, on_breaker)
-        self.last_good = LastGoodPages(config.degradation.last_good_pages)  # level 2
+        self.lower = LowerLevels(bundle, LastGoodPages(config.degradation.last_good_pages))  # levels 2-4
+        # Each user's blocks and opt-out (bento/controls), read per request: any worker's write
+        # holds from the next request on.
+        self.controls = controls or (lambda _: NO_CONTROLS)
         self.ranking = RankingStages(bundle, self.reads, score, config, self.budgets, self.clock)
+
+    @property
+    def last_good(self) -> LastGoodPages:
+        """Level 2: each user's last full-ranking page per surface."""
+        return self.lower.last_good
+
+    @last_good.setter
+    def last_good(self, pages: LastGoodPages) -> None:
+        self.lower.last_good = pages
 
     def recommend(self, request: RecommendRequest, reduced: bool = False) -> RecommendResponse:
         """One page; ``reduced`` (the service under load) retrieves only the degradation's
         ``reduced_candidates``, so the ranker scores fewer before any request is refused."""
         started = time.perf_counter()
+        controls = self.controls(request.user_id)
+        if controls.opted_out:
+            return self._response(self._not_personalised(request, controls), started)
         key = result_key(request)
         cached = self.results.get(key) if self.results is not None else None
-        if cached is not None and self.bundle.unavailable().isdisjoint(i.item_id for i in cached.page):
+        if (
+            cached is not None
+            and self.bundle.unavailable().isdisjoint(i.item_id for i in cached.page)
+            and page_allowed(cached.page, controls)
+        ):
             return self._response(cached, started, cache_hit=True)
         laps = Laps(request.surface, self.on_stage)
         due = self.config.degradation.deadline_ms
         deadline = Deadline.after(due) if self.budgets.enforced else NO_DEADLINE
         try:
-            result = self._personalised(request, laps, deadline, reduced)
+            result = self._personalised(request, laps, deadline, controls, reduced)
         except Exception as error:  # any stage failing: the fallback stack answers, never empty
             log.exception(
                 "funnel failed for user %s; answering from fallback lists", logged_user(request.user_id)
             )
             text = f"{type(error).__name__}: {error}"
-            result = self._below_ranking(request, None, None, FUNNEL_ERROR, text)
+            result = self._lower(request, None, None, controls, FUNNEL_ERROR, text)
         result.stage_ms = laps.ms
         if result.level == L0_FULL_RANKING:
             self.last_good.keep(request.user_id, request.surface, result.page)
@@ -169,32 +164,17 @@ class Funnel:
 
     def related(self, request: RelatedRequest) -> RecommendResponse:
         started = time.perf_counter()
-        anchor = request.item_id
-        vectors, known = self.bundle.item_vectors([anchor])
-        excluded = {anchor} | self.bundle.unavailable()
-        try:
-            sources = related_sources(self.bundle, anchor, self.config.related.neighbours)
-            cands = merge(sources, excluded)
-            ids = cands.ids()
-            anchor_vector = vectors[0] if known[0] else None
-            cands["retrieval_score"] = affinity(anchor_vector, *self.bundle.item_vectors(ids))
-            # Each neighbour source's similarity to the anchor, fused by rank: the content and
-            # collaborative lists carry an item the two-tower barely knows (one written today).
-            near = source_scores(self.bundle.sources.cross(), [anchor], ids, seed_items=1)
-            cands["score"] = fused_retrieval_score(
-                [cands["retrieval_score"], *(near[name] for name in RELATED_SIGNALS)]
-            )
-            self._with_catalogue(cands)
-            rules = self.config.surface("related_items").rules
-            page = diversify_page(cands, rules, request.page_size)
-            result = FunnelResult(page, len(cands), 0, RELATED_LEVEL, None)
-        except Exception as error:
-            log.exception("related failed for %s", anchor)
-            result = self._fallback(None, request.page_size, str(error), excluded, FUNNEL_ERROR)
+        controls = self.controls(request.user_id) if request.user_id else NO_CONTROLS
+        result = related_result(self.bundle, self.config, self.lower, request, controls)
         return self._response(result, started)
 
     def _personalised(
-        self, request: RecommendRequest, laps: Laps, deadline: Deadline, reduced: bool = False
+        self,
+        request: RecommendRequest,
+        laps: Laps,
+        deadline: Deadline,
+        controls: UserControls,
+        reduced: bool = False,
     ) -> FunnelResult:
         surface, degradation = self.config.surface(request.surface), self.config.degradation
         cap = surface.max_candidates
@@ -204,7 +184,7 @@ class Funnel:
         user, user_fault = self.reads.user(request.user_id, deadline)  # store down: defaults
         laps.lap(STAGE_USER_FEATURES)
         session_items = list(user.get("session_item_ids") or [])
-        excluded = self._blocked(request.user_id) | set(session_items)
+        excluded = self._blocked(request.user_id, controls) | set(session_items)
         query = self._query(request.user_id, session_items)
         counts = self._source_counts(request.user_id, user, surface.candidates.model_dump())
         windows = self.config.history
@@ -231,21 +211,30 @@ class Funnel:
         )
         if cands.empty:
             text = "; ".join(["no candidates", *notes])
-            return self._below_ranking(request, user.get("segment"), excluded, NO_CANDIDATES, text)
+            return self._lower(request, user.get("segment"), excluded, controls, NO_CANDIDATES, text)
         self._with_catalogue(cands)
+        cands = without_blocked_categories(cands, controls)
+        if cands.empty:
+            text = "; ".join(["no candidates outside the categories the user blocked", *notes])
+            return self._lower(request, user.get("segment"), excluded, controls, NO_CANDIDATES, text)
         laps.lap(STAGE_RETRIEVAL)
         retrieved, source_kind = len(cands), degraded_kind(health)
         taste = self._taste(history)
+        seeds = [*context.session_items[:1], *context.recent_items]  # what reasons are anchored on
         if not self.bundle.ranker_enabled:  # the gate found the ranker worse than retrieval order
             cands["score"] = cands["fused_score"]
-            page = diversify_page(cands, surface.rules, request.page_size, taste)
+            page = anchor_page(
+                self.bundle, diversify_page(cands, surface.rules, request.page_size, taste), seeds
+            )
             laps.lap(STAGE_RERANK)
             return FunnelResult(page, retrieved, 0, L0_FULL_RANKING, "; ".join(notes) or None, source_kind)
         ranked = self.ranking.rank(cands, user, user_fault, request, surface, laps, health, deadline)
         notes = ranked.notes + notes
         if ranked.cands is None:
-            return self._below_ranking(request, user.get("segment"), excluded, ranked.kind, "; ".join(notes))
+            segment = user.get("segment")
+            return self._lower(request, segment, excluded, controls, ranked.kind, "; ".join(notes))
         page = diversify_page(ranked.cands, surface.rules, request.page_size, taste)
+        page = anchor_page(self.bundle, page, seeds)
         laps.lap(STAGE_RERANK)
         scored = len(ranked.cands)
         return FunnelResult(page, retrieved, scored, ranked.level, "; ".join(notes) or None, ranked.kind)
@@ -255,13 +244,32 @@ class Funnel:
         categories, _ = self.bundle.shown_attributes(list(history))
         return history_taste(categories[categories != "unknown"])
 
-    def _blocked(self, user_id: str) -> set[str]:
-        """What this user may not be shown now: engaged (durably or just now), or unavailable."""
+    def _blocked(self, user_id: str, controls: UserControls) -> set[str]:
+        """What this user may not be shown now: engaged (durably or just now), blocked, or unavailable."""
         return (
             set(self.just_engaged.get(user_id) or ())
             | self.bundle.history.get(user_id, set())
             | self.bundle.unavailable()
+            | controls.items
         )
+
+    def _lower(
+        self,
+        request: RecommendRequest,
+        segment: str | None,
+        excluded: set[str] | None,
+        controls: UserControls,
+        kind: str,
+        reason: str,
+    ) -> FunnelResult:
+        blocked = self._blocked(request.user_id, controls) if excluded is None else excluded
+        return self.lower.answer(request, segment, blocked, controls, kind, reason)
+
+    def _not_personalised(self, request: RecommendRequest, controls: UserControls) -> FunnelResult:
+        """Personalisation off: the global list, nothing of the user's data but their own blocks."""
+        blocked = self.bundle.unavailable() | controls.items
+        reason = "personalisation off"
+        return self.lower.lists(None, request.page_size, reason, blocked, controls, PERSONALISATION_OFF)
 
     def _source_counts(self, user_id: str, user: dict, configured: dict[str, int]) -> dict[str, int]:
         interactions = len(self.bundle.history.get(user_id, ())) + int(user.get("session_events") or 0)
@@ -276,33 +284,6 @@ class Funnel:
     def _with_catalogue(self, cands: Candidates) -> None:
         """Each candidate's ``category`` ("unknown" where the catalogue has none) and ``sponsored``."""
         cands["category"], cands["sponsored"] = self.bundle.shown_attributes(cands.ids())
-
-    def _below_ranking(
-        self,
-        request: RecommendRequest,
-        segment: str | None,
-        excluded: set[str] | None,
-        kind: str,
-        reason: str,
-    ) -> FunnelResult:
-        """Levels 2-4: the user's last good page (topped up from the lists), else segment, else popular."""
-        blocked = self._blocked(request.user_id) if excluded is None else excluded
-        kept = self.last_good.page(request.user_id, request.surface, blocked, request.page_size)
-        if kept is None:
-            return self._fallback(segment, request.page_size, reason, blocked, kind)
-        if len(kept) < request.page_size:
-            shown = blocked | {item.item_id for item in kept}
-            more = self._fallback(segment, request.page_size - len(kept), reason, shown, kind).page
-            kept = renumbered(kept + more)
-        return FunnelResult(kept, len(kept), 0, L2_LAST_GOOD_PAGE, reason, kind)
-
-    def _fallback(
-        self, segment: str | None, page_size: int, reason: str, blocked: set[str], kind: str
-    ) -> FunnelResult:
-        answer = fallback_items(self.bundle.lists, self.bundle.segment_lists, segment, blocked, page_size)
-        categories, sponsored = self.bundle.shown_attributes(list(answer.items))
-        page = list_page(answer.items, categories.tolist(), sponsored.tolist(), REASONS["popular"])
-        return FunnelResult(page, len(page), 0, answer.level, reason, kind)
 
     def _response(self, result: FunnelResult, started: float, cache_hit: bool = False) -> RecommendResponse:
         return RecommendResponse(

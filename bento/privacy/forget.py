@@ -37,12 +37,14 @@ class UserEraser:
         bundle: ServingBundle,
         drop_cached: Callable[[str], int],
         settle_streaming: Callable[[], None] | None = None,
+        erase_controls: Callable[[str], int] | None = None,
     ) -> None:
         self.ledger, self.event_log, self.store = ledger, event_log, store
         self.bundle, self.drop_cached = bundle, drop_cached
         # Waits until the in-process session updater has pushed every batch it read before the
         # log erasure; without it, a batch in flight could re-create the session row deleted below.
         self.settle_streaming = settle_streaming
+        self.erase_controls = erase_controls  # the user's blocks and opt-out (bento/controls)
 
     def forget(self, user_id: str) -> ForgetReceipt:
         erasure, new = self.ledger.request(user_id)  # durable before anything is acknowledged
@@ -56,6 +58,7 @@ class UserEraser:
             events_erased=counts["events"],
             online_feature_rows_deleted=counts["online_feature_rows"],
             cached_responses_dropped=counts["cached_responses"],
+            user_controls_erased=counts["user_controls"],
             offline_pending=erasure.offline_done_at is None,
         )
 
@@ -66,11 +69,13 @@ class UserEraser:
         online = delete_online_user(self.store, user_id)
         in_bundle = self.bundle.forget_user(user_id)
         cached = self.drop_cached(user_id)
+        controls = self.erase_controls(user_id) if self.erase_controls is not None else 0
         return {
             "events": events,
             "online_feature_rows": online,
             "bundle_state": int(in_bundle),
             "cached_responses": cached,
+            "user_controls": controls,
         }
 
     def resume(self) -> list[Erasure]:

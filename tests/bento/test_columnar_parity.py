@@ -20,6 +20,7 @@ from bento.bundle import ServingBundle
 from bento.features import OnlineFeatures
 from bento.funnel.candidate_set import Candidates
 from bento.funnel.pipeline import Funnel
+from bento.funnel.reasons import ANCHORED_SOURCES
 from bento.funnel.rerank import REASONS
 from contracts.api import RecommendRequest, RequestContext
 from contracts.features import ranker_inputs
@@ -116,8 +117,13 @@ def test_served_pages_match_the_frame_path(world, monkeypatch) -> None:
         page = frame_diversify(scored, config.surface(request.surface).rules, request.page_size)
         assert [i.item_id for i in reply.items] == page["item_id"].tolist()
         assert [i.score for i in reply.items] == [float(s) for s in page["score"]]
-        assert [(i.reason, i.category, i.is_sponsored, i.source) for i in reply.items] == list(
-            zip(page["reason"], page["category"], page["sponsored"].astype(bool), page["source"], strict=True)
+        assert [(i.category, i.is_sponsored, i.source) for i in reply.items] == list(
+            zip(page["category"], page["sponsored"].astype(bool), page["source"], strict=True)
         )
+        for item, reason in zip(reply.items, page["reason"], strict=True):  # anchored, else the source's
+            if item.anchor_item_id is not None:
+                assert item.source in ANCHORED_SOURCES and item.reason.startswith("Because you engaged with")
+            elif item.source != "trending":
+                assert item.reason == reason
         pages += 1
     assert pages == len(users)

@@ -34,13 +34,13 @@ def _session_clicks(user: str) -> object:
     return rows.to_dict()["session_clicks"][0]
 
 
-def _eventually(condition: Callable[[], bool], timeout_s: float = 30.0) -> bool:
+def _eventually(condition: Callable[[], bool], timeout_s: float = 30.0, poll_s: float = 0.05) -> bool:
     """True once ``condition`` holds (the session updater is asynchronous), False at the deadline."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.05)
+        time.sleep(poll_s)
     return True
 
 
@@ -62,7 +62,9 @@ def test_forget_erases_events_features_and_cached_recommendations(
         "the click reaches the session features"
     )
     page_request = {"user_id": user, "page_size": 5}
-    assert _eventually(lambda: api.post("/recommend", json=page_request).json()["metadata"]["cache_hit"])
+    # Pages are not cached for 5 s after the user's event; each poll is a read of the user's limit.
+    cached = lambda: api.post("/recommend", json=page_request).json()["metadata"]["cache_hit"]  # noqa: E731
+    assert _eventually(cached, poll_s=1.0)
 
     reply = admin.post("/users/forget", json={"user_id": user})
     assert reply.status_code == 200, reply.text
