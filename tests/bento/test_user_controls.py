@@ -156,7 +156,7 @@ def test_the_anchor_is_the_most_similar_seed_and_only_item_sources_are_anchored(
     page_ = [
         item("content"),
         item("trending"),
-        item("collaborative"),
+        item("segment"),
         item("item_knn"),
         item("trending", "unknown"),
     ]
