@@ -5,7 +5,8 @@ Every 5 minutes this job recomputes trending from the
 recent hourly partitions plus the warehouse events (deduplicated by event id) as of the latest
 event, and replaces ``artifacts/live_candidates/trending.json`` atomically (write, fsync,
 ``os.replace``) for a running server to pick up. Only the baseline period is read, so the cost
-does not grow with history.
+does not grow with history. Events count with their account's trust weight, scored on this window
+as well as daily (``trust.live``), so a farm that starts between daily runs cannot trend either.
 """
 
 import json
@@ -22,6 +23,7 @@ from orchestration.defs.common.freshness import LIVE_TRENDING
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.warehouse import read_table, table_path
 from orchestration.defs.ingestion.assets import ARCHIVE_DIR
+from orchestration.defs.trust.live import with_window_trust
 from training.candidates.trending import TRENDING_FILE, trending_lists
 from training.config import TrendingConfig
 
@@ -35,7 +37,7 @@ live_trending = dg.AssetSpec(
     "(artifacts/live_candidates/trending.json); updated by the trending_refresh job.",
     freshness_policy=LIVE_TRENDING,
 )
-COLUMNS = ["event_id", "item_id", "event_type", "timestamp"]
+COLUMNS = ["event_id", "user_id", "item_id", "event_type", "timestamp"]
 
 
 def live_candidates_dir(paths: PlatformPaths) -> Path:
@@ -67,7 +69,7 @@ def refresh_trending(paths: PlatformPaths, config: TrendingConfig | None = None)
         newest = read_table(paths, "events", ["timestamp"])["timestamp"].max()
         latest = recent_events(paths, newest - timedelta(days=config.baseline_days))
     items = read_table(paths, "items", ["item_id", "category"])
-    lists = trending_lists(latest, items, None, config)
+    lists = trending_lists(with_window_trust(paths, latest), items, None, config)
     out = live_candidates_dir(paths)
     out.mkdir(parents=True, exist_ok=True)
     tmp = lists.save(out / ".next")
