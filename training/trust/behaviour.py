@@ -16,7 +16,7 @@ POSITIVE = list(POSITIVE_EVENT_WEIGHTS)
 
 
 def _seconds(stamps: pd.Series) -> np.ndarray:
-    return pd.to_datetime(stamps, utc=True).astype("int64").to_numpy() / 1e6
+    return pd.to_datetime(stamps, utc=True).dt.as_unit("us").astype("int64").to_numpy() / 1e6
 
 
 def peak_in_window(events: pd.DataFrame, window_seconds: float) -> pd.Series:
