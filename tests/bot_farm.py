@@ -23,9 +23,10 @@ class BotFarm:
     burst_seconds: float = 90.0
     hours_before_end: float = 2.0
     seed: int = 11
+    prefix: str = "bot"
 
     def user_ids(self) -> list[str]:
-        return [f"bot{i:04d}" for i in range(self.accounts)]
+        return [f"{self.prefix}{i:04d}" for i in range(self.accounts)]
 
     def events(self, target: str, cover: list[str], end: pd.Timestamp) -> pd.DataFrame:
         """The farm's events, shaped like the world's (``event_id`` prefixed ``bot``)."""
@@ -44,7 +45,7 @@ class BotFarm:
                 rows.append((user, item, kind, start + pd.Timedelta(seconds=float(offset))))
         frame = pd.DataFrame(rows, columns=["user_id", "item_id", "event_type", "timestamp"])
         return frame.assign(
-            event_id=[f"bot-e{i:07d}" for i in range(len(frame))],
+            event_id=[f"{self.prefix}-e{i:07d}" for i in range(len(frame))],
             surface="home_feed",
             position=np.int32(-1),
             session_id=frame["user_id"] + "-s0",
@@ -53,7 +54,7 @@ class BotFarm:
         )
 
     def users(self, end: pd.Timestamp, template: pd.DataFrame) -> pd.DataFrame:
-        """Fresh profiles (signed up three hours before the end), shaped like ``template``."""
+        """Fresh profiles (signed up an hour before the burst), shaped like ``template``."""
         base = template.iloc[[0] * self.accounts].reset_index(drop=True).copy()
         base["user_id"] = self.user_ids()
         base["signup_ts"] = end - pd.Timedelta(hours=self.hours_before_end + 1)
@@ -61,10 +62,16 @@ class BotFarm:
 
 
 def inject(
-    events: pd.DataFrame, users: pd.DataFrame, farm: BotFarm, target: str, cover: list[str]
+    events: pd.DataFrame,
+    users: pd.DataFrame,
+    farm: BotFarm,
+    target: str,
+    cover: list[str],
+    end: pd.Timestamp | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The world's events and users with the farm's added (events sorted by time, like the warehouse)."""
-    end = pd.to_datetime(events["timestamp"], utc=True).max()
+    """The world's events and users with the farm's added (events sorted by time, like the
+    warehouse); ``end`` (default: the latest event) is what the burst is timed against."""
+    end = pd.to_datetime(events["timestamp"], utc=True).max() if end is None else end
     fake = farm.events(target, cover, end)[list(events.columns)].astype(events.dtypes.to_dict())
     merged = pd.concat([events, fake], ignore_index=True).sort_values("timestamp", kind="stable")
     profiles = farm.users(end, users)[list(users.columns)].astype(users.dtypes.to_dict())

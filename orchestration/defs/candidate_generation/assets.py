@@ -177,7 +177,7 @@ def item_knn(platform: PlatformResource) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[source_tuning], freshness_policy=DAILY_LOOP)
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[source_tuning, user_trust], freshness_policy=DAILY_LOOP)
 def ease_neighbours(platform: PlatformResource) -> dg.MaterializeResult:
     """EASE item weights over the most-engaged items (capped: one dense inverse), pruned to sparse
     lists, with the L2 this build tuned: fitted on every engagement for serving, and on those
@@ -194,7 +194,7 @@ def ease_neighbours(platform: PlatformResource) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[source_tuning], freshness_policy=DAILY_LOOP)
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[source_tuning, user_trust], freshness_policy=DAILY_LOOP)
 def als_factors(platform: PlatformResource) -> dg.MaterializeResult:
     """Implicit-ALS item factors in a FAISS index (users are folded in per request), with the
     settings this build tuned: fitted on every engagement for serving, and on those before the

@@ -20,6 +20,7 @@ from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.split import evaluation_users, hidden_preferences, without_hidden
 from orchestration.defs.common.warehouse import positive_events, read_table
 from orchestration.defs.features.assets import batch_features, load_split
+from orchestration.defs.trust.assets import user_trust
 from orchestration.defs.trust.store import with_trust
 from training.candidates.source_tuning import TunedSources, tune_sources
 from training.config import ALSConfig, EASEConfig, SourceTuningConfig
@@ -60,7 +61,7 @@ def trials_table(tuned: TunedSources, metric: str) -> str:
     return "\n".join(lines)
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features, user_trust], freshness_policy=DAILY_LOOP)
 def source_tuning(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
     """ALS factors, regularization and confidence, and EASE's L2, searched one axis at a time on
     this data's own held-out engagements (``SourceTuningConfig``)."""

@@ -32,7 +32,7 @@ REFRESH_CRON = "*/5 * * * *"
 live_trending = dg.AssetSpec(
     key=["candidate_generation", "live_trending"],
     group_name="candidate_generation",
-    deps=[["ingestion", "event_archive"], ["ingestion", "catalogue"]],
+    deps=[["ingestion", "event_archive"], ["ingestion", "catalogue"], ["trust", "user_trust"]],
     description="Trending lists over the recent archive, published for the running service "
     "(artifacts/live_candidates/trending.json); updated by the trending_refresh job.",
     freshness_policy=LIVE_TRENDING,
