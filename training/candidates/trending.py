@@ -38,17 +38,17 @@ def _as_of(stamps: pd.Series, now: datetime | None) -> pd.Timestamp:
 def _capped_sum(events: pd.DataFrame, rows: np.ndarray, weights: np.ndarray, cap: float) -> pd.Series:
     """Per item, the sum of ``weights`` over ``rows``, each user's share of an item capped at ``cap``
     (weighted by their trust, so a low-trust account's cap is lower still): one account re-clicking
-    an item a hundred times is one enthusiast, not a trend. Frames without ``user_id`` are uncapped."""
+    an item a hundred times is one enthusiast, not a trend. Events without a ``user_id`` are uncapped."""
     items = events["item_id"].astype(str).to_numpy()[rows]
-    if "user_id" not in events:
-        return pd.Series(weights).groupby(items).sum()
-    trust = event_trust(events)[rows]
-    frame = pd.DataFrame(
-        {"user": events["user_id"].astype(str).to_numpy()[rows], "item": items, "w": weights, "t": trust}
-    )
+    users = events["user_id"].to_numpy()[rows] if "user_id" in events else np.full(len(items), None)
+    known = pd.notna(users)
+    frame = pd.DataFrame({"user": users[known].astype(str), "item": items[known], "w": weights[known]})
+    frame["t"] = event_trust(events)[rows][known]
     per_user = frame.groupby(["user", "item"], sort=False).agg(w=("w", "sum"), t=("t", "max"))
     capped = np.minimum(per_user["w"].to_numpy(), cap * per_user["t"].to_numpy())
-    return pd.Series(capped, index=per_user.index).groupby(level="item").sum()
+    anonymous = pd.Series(weights[~known]).groupby(items[~known]).sum()  # no account: uncapped
+    per_item = pd.Series(capped, index=per_user.index.get_level_values("item")).groupby(level=0).sum()
+    return per_item.add(anonymous, fill_value=0.0)
 
 
 def trending_scores(

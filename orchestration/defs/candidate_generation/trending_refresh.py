@@ -17,6 +17,7 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pyarrow.parquet as pq
 
 from contracts.settings import PlatformPaths
 from orchestration.defs.common.freshness import LIVE_TRENDING
@@ -53,7 +54,8 @@ def recent_events(paths: PlatformPaths, since: pd.Timestamp) -> pd.DataFrame:
     first_hour = f"hour={since.strftime('%Y-%m-%dT%H')}"
     for part in sorted((paths.warehouse / ARCHIVE_DIR).glob("hour=*/*.parquet")):
         if part.parent.name >= first_hour:
-            frames.append(pd.read_parquet(part, columns=COLUMNS))
+            present = set(pq.read_schema(part).names)  # older partitions may lack a column
+            frames.append(pd.read_parquet(part, columns=[c for c in COLUMNS if c in present]))
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
     merged = pd.concat(frames, ignore_index=True).drop_duplicates("event_id", keep="first")

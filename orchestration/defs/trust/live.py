@@ -24,7 +24,7 @@ def window_weights(
     config = config or load_trust_config()
     known = table_path(paths, "users").exists()
     users = read_table(paths, "users", ["user_id", "signup_ts"]) if known else None
-    scored, _ = score_users(events, users, config)
+    scored, _ = score_users(events[events["user_id"].notna()], users, config)  # anonymous: weight 1
     live = pd.Series(scored["weight"].to_numpy("float64"), index=scored["user_id"].astype(str))
     daily = read_weights(paths)
     both = pd.concat([live, daily], axis=1)

@@ -23,6 +23,9 @@ KEY = ["item_id", "signal"]
 REVIEW_COLUMNS = ["status", "first_flagged_at", "last_flagged_at", "active", "reviewed_by", "reviewed_at"]
 QUEUE_COLUMNS = [*KEY, *REVIEW_COLUMNS, *[c for c in FLAG_COLUMNS if c not in KEY]]
 Status = Literal["open", "dismissed", "confirmed"]
+# Typed even when empty: an all-null column would be written as Arrow's null type, which erasure's
+# rewrite (and any reader expecting strings) cannot filter.
+TEXT = ["item_id", "signal", "status", "reviewed_by", "reasons", "evidence", "user_id"]
 
 
 def queue_path(paths: PlatformPaths) -> Path:
@@ -63,7 +66,8 @@ def write_queue(paths: PlatformPaths, queue: pd.DataFrame, accounts: pd.DataFram
     for frame, name, columns in parts:
         path = paths.trust / name
         tmp = path.with_name(f".{name}.tmp")
-        frame[columns].to_parquet(tmp, index=False)
+        typed = frame[columns].astype({c: "string" for c in columns if c in TEXT})
+        typed.to_parquet(tmp, index=False)
         tmp.replace(path)
 
 

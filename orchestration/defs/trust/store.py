@@ -27,7 +27,7 @@ def write_user_trust(paths: PlatformPaths, table: pd.DataFrame) -> Path:
     path = user_trust_path(paths)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    table.to_parquet(tmp, index=False)
+    table.astype({"user_id": "string", "reasons": "string"}).to_parquet(tmp, index=False)
     tmp.replace(path)
     return path
 
