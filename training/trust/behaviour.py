@@ -36,12 +36,19 @@ def peak_in_window(events: pd.DataFrame, window_seconds: float) -> pd.Series:
     return pd.Series(peak.to_numpy(), index=users[peak.index], dtype=np.int64)
 
 
-def _clicks(events: pd.DataFrame) -> pd.DataFrame:
-    clicks = events.loc[events["event_type"] == "click", ["user_id", "item_id", "timestamp"]]
-    return clicks.assign(
-        user_id=clicks["user_id"].astype(str),
-        item_id=clicks["item_id"].astype(str),
-        timestamp=pd.to_datetime(clicks["timestamp"], utc=True),
+def _pairs(events: pd.DataFrame) -> pd.DataFrame:
+    """``user``, ``pair`` (an int64 key of user and item), ``kind``, ``seconds`` per event: integer
+    keys, because grouping millions of (user, item) string pairs is what would cost the time."""
+    user_codes, users = pd.factorize(events["user_id"].astype(str))
+    item_codes, items = pd.factorize(events["item_id"].astype(str))
+    n_items = np.int64(max(len(items), 1))
+    return pd.DataFrame(
+        {
+            "user": np.asarray(users, dtype=object)[user_codes],
+            "pair": user_codes.astype(np.int64) * n_items + item_codes,
+            "kind": events["event_type"].astype(str).to_numpy(),
+            "seconds": _seconds(events["timestamp"]),
+        }
     )
 
 
@@ -49,21 +56,17 @@ def click_quality(events: pd.DataFrame, config: ClickQualityConfig) -> pd.DataFr
     """Per clicking user: ``clicks``, ``blind_share`` (no impression of the item at or before the
     click), ``unread_share`` (no view/dwell on it within the read window after). A share is NaN
     where the source does not log that evidence for enough accounts to judge by it."""
-    clicks = _clicks(events).reset_index(drop=True)
+    pairs = _pairs(events)
+    clicks = pairs[pairs["kind"] == "click"].reset_index(drop=True)
     if clicks.empty:
         return pd.DataFrame(columns=["clicks", "blind_share", "unread_share"], dtype=float)
-    seen = events.loc[events["event_type"] == "impression", ["user_id", "item_id", "timestamp"]]
-    first_seen = (
-        seen.assign(user_id=seen["user_id"].astype(str), item_id=seen["item_id"].astype(str))
-        .groupby(["user_id", "item_id"])["timestamp"]
-        .min()
-        .rename("first_seen")
-    )
-    joined = clicks.join(first_seen, on=["user_id", "item_id"])
-    first = pd.to_datetime(joined["first_seen"], utc=True)
-    blind = (first.isna() | (first > joined["timestamp"])).to_numpy()
-    unread = _unread(clicks, events, config)
-    per_user = pd.DataFrame({"user_id": clicks["user_id"], "blind": blind, "unread": unread})
+    seen = pairs[pairs["kind"] == "impression"]
+    first_seen = seen.groupby("pair")["seconds"].min()
+    first = clicks["pair"].map(first_seen).to_numpy()
+    blind = np.isnan(first) | (first > clicks["seconds"].to_numpy())
+    read = pairs[pairs["kind"].isin(list(config.after_click))]
+    unread = _unread(clicks, read, config.read_within_seconds)
+    per_user = pd.DataFrame({"user_id": clicks["user"], "blind": blind, "unread": unread})
     grouped = per_user.groupby("user_id")
     out = pd.DataFrame(
         {
@@ -73,10 +76,9 @@ def click_quality(events: pd.DataFrame, config: ClickQualityConfig) -> pd.DataFr
         }
     )
     clicking = set(out.index)
-    if _coverage(seen["user_id"], clicking) < config.min_coverage:
+    if _coverage(seen["user"], clicking) < config.min_coverage:
         out["blind_share"] = np.nan  # the source logs no impressions: blindness says nothing
-    read = events[events["event_type"].isin(list(config.after_click))]
-    if _coverage(read["user_id"], clicking) < config.min_coverage:
+    if _coverage(read["user"], clicking) < config.min_coverage:
         out["unread_share"] = np.nan
     return out
 
@@ -84,36 +86,19 @@ def click_quality(events: pd.DataFrame, config: ClickQualityConfig) -> pd.DataFr
 def _coverage(users_with_evidence: pd.Series, clicking: set[str]) -> float:
     if not clicking:
         return 0.0
-    return len(clicking & set(users_with_evidence.astype(str).unique())) / len(clicking)
+    return len(clicking & set(users_with_evidence.unique())) / len(clicking)
 
 
-def _unread(clicks: pd.DataFrame, events: pd.DataFrame, config: ClickQualityConfig) -> np.ndarray:
+def _unread(clicks: pd.DataFrame, read: pd.DataFrame, within_seconds: float) -> np.ndarray:
     """Whether each click (in ``clicks``' order) has no view/dwell on its item within the window."""
-    after = events["event_type"].isin(list(config.after_click))
-    read = events.loc[after, ["user_id", "item_id", "timestamp"]]
     if read.empty:
         return np.ones(len(clicks), dtype=bool)
-    read = pd.DataFrame(
-        {
-            "key": read["user_id"].astype(str) + "\x00" + read["item_id"].astype(str),
-            "timestamp": pd.to_datetime(read["timestamp"], utc=True),
-        }
-    )
-    read["read_at"] = read["timestamp"]
-    left = pd.DataFrame(
-        {
-            "row": np.arange(len(clicks)),
-            "key": clicks["user_id"] + "\x00" + clicks["item_id"],
-            "timestamp": clicks["timestamp"],
-        }
-    ).sort_values("timestamp", kind="stable")
+    left = clicks[["pair", "seconds"]].assign(row=np.arange(len(clicks)))
+    left = left.sort_values("seconds", kind="stable")
+    right = read[["pair", "seconds"]].assign(read_at=read["seconds"])
+    right = right.sort_values("seconds", kind="stable")
     matched = pd.merge_asof(
-        left,
-        read.sort_values("timestamp", kind="stable"),
-        on="timestamp",
-        by="key",
-        direction="forward",
-        tolerance=pd.Timedelta(seconds=config.read_within_seconds),
+        left, right, on="seconds", by="pair", direction="forward", tolerance=float(within_seconds)
     )
     unread = np.ones(len(clicks), dtype=bool)
     unread[matched["row"].to_numpy()] = matched["read_at"].isna().to_numpy()

@@ -64,7 +64,7 @@ def manipulation_flags(
             "user_id": events["user_id"].astype(str).to_numpy(),
             "item_id": events["item_id"].astype(str).to_numpy(),
             "event_type": events["event_type"].astype(str).to_numpy(),
-            "timestamp": events["timestamp"].to_numpy(),
+            "timestamp": pd.to_datetime(events["timestamp"], utc=True).reset_index(drop=True),
             "w": event_trust(events),
         }
     )
