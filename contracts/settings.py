@@ -69,6 +69,11 @@ class PlatformPaths(BaseModel):
         return self.artifacts / "live_candidates"
 
     @property
+    def trust(self) -> Path:
+        """Per-user trust scores and the item review queue (``orchestration.defs.trust``)."""
+        return self.home / "trust"
+
+    @property
     def event_log(self) -> Path:
         return self.home / "event_log"
 

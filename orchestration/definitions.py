@@ -21,8 +21,10 @@ from orchestration.defs.ranking import assets as ranking
 from orchestration.defs.ranking import checks as ranking_checks
 from orchestration.defs.serving import assets as serving
 from orchestration.defs.serving import checks as serving_checks
+from orchestration.defs.trust import assets as trust
+from orchestration.defs.trust import checks as trust_checks
 
-STAGES = [ingestion, features, candidate_generation, ranking, evaluation, serving]
+STAGES = [ingestion, trust, features, candidate_generation, ranking, evaluation, serving]
 
 full_loop = dg.define_asset_job(
     "full_loop", selection=privacy_jobs.LOOP_SELECTION, description="Events to bento."
@@ -41,7 +43,7 @@ defs = dg.Definitions(
         trending_refresh.live_trending,  # updated by the trending_refresh job, not by the loop
     ],
     asset_checks=dg.load_asset_checks_from_modules(
-        [ingestion_checks, features_checks, ranking_checks, serving_checks, privacy]
+        [ingestion_checks, features_checks, ranking_checks, serving_checks, trust_checks, privacy]
     ),
     jobs=[
         full_loop,

@@ -294,6 +294,7 @@ class TrendingConfig:
     baseline_days: float = 7.0  # per-item everyday rate, subtracted so only a rise is "trending"
     baseline_weight: float = 1.0
     min_score: float = 1.0  # at least one fresh click's worth above the baseline
+    max_user_item_weight: float = 3.0  # one account's most to one item's window (a purchase's worth)
     size: int = 300  # items kept overall
     per_category: int = 100
 

@@ -1,4 +1,8 @@
-"""Item popularity, engagement rates, trend and catalogue attributes as of snapshot times."""
+"""Item popularity, engagement rates, trend and catalogue attributes as of snapshot times.
+
+Counts are trust-weighted (``contracts.trust``): a farm's clicks barely move an item's popularity,
+click-through or conversion, which the popular fallback list and the ranker read.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
+from contracts.trust import event_trust
 from feature_repo.batch.windows import WINDOWS, FeatureWindows
 
 
@@ -17,13 +22,14 @@ def item_stats_at(
     """One row per catalogue item that exists at ``as_of`` (items with no events get priors)."""
     ts = events["timestamp"]
     long = events[(ts < as_of) & (ts >= as_of - pd.Timedelta(windows.long))]
-    weight = long["event_type"].map(POSITIVE_EVENT_WEIGHTS).fillna(0.0)
+    trust = pd.Series(event_trust(long), index=long.index)  # low-trust accounts barely count
+    weight = long["event_type"].map(POSITIVE_EVENT_WEIGHTS).fillna(0.0) * trust
     kinds = long["event_type"]
     grouped = {
         "engagement": weight.groupby(long["item_id"]).sum(),
-        "impressions": (kinds == "impression").groupby(long["item_id"]).sum(),
-        "clicks": (kinds == "click").groupby(long["item_id"]).sum(),
-        "purchases": (kinds == "purchase").groupby(long["item_id"]).sum(),
+        "impressions": ((kinds == "impression") * trust).groupby(long["item_id"]).sum(),
+        "clicks": ((kinds == "click") * trust).groupby(long["item_id"]).sum(),
+        "purchases": ((kinds == "purchase") * trust).groupby(long["item_id"]).sum(),
     }
     recent_mask = long["timestamp"] >= as_of - pd.Timedelta(windows.trending)
     week_mask = long["timestamp"] >= as_of - pd.Timedelta(windows.short)

@@ -15,7 +15,9 @@ from contracts.settings import load_settings
 from feature_repo.store import open_store
 
 pytestmark = pytest.mark.e2e
-ALL_STAGES = {"ingestion", "privacy", "features", "candidate_generation", "ranking", "evaluation", "serving"}
+ALL_STAGES = {
+    "ingestion", "privacy", "trust", "features", "candidate_generation", "ranking", "evaluation", "serving",
+}  # fmt: skip
 
 
 def history_user() -> tuple[str, set[str]]:

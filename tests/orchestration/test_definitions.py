@@ -32,6 +32,7 @@ EXPECTED = {
         "published_artifacts",
     },
     "privacy": {"user_erasure", "data_retention", "item_purge"},
+    "trust": {"user_trust", "review_queue"},
 }
 
 

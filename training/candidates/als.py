@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from contracts.trust import event_trust
 from training.config import ALSConfig, IndexConfig
 from training.index.faiss_index import ItemIndex
 from training.recommenders.als import ALSRecommender
@@ -92,13 +93,16 @@ class ALSFactors:
 
 
 def fit_als(positives: pd.DataFrame, config: ALSConfig | None = None) -> ALSFactors:
-    """Fit on engagements (``user_id, item_id`` rows; each pair counts once)."""
+    """Fit on engagements (``user_id, item_id`` rows; each pair counts once, with its trust weight:
+    a confidence of ``1 + alpha * trust``, so a low-trust account's pairs barely pull the factors)."""
     config = config or ALSConfig()
-    pairs = positives[["user_id", "item_id"]].astype(str).drop_duplicates()
+    pairs = positives[["user_id", "item_id"]].astype(str).assign(trust=event_trust(positives))
+    pairs = pairs.groupby(["user_id", "item_id"], sort=False, as_index=False)["trust"].max()
     users = pd.factorize(pairs["user_id"])[0]
     items, codes = np.unique(pairs["item_id"].to_numpy(), return_inverse=True)
     shape = (int(users.max()) + 1 if len(users) else 0, len(items))
-    matrix = sp.csr_matrix((np.ones(len(codes), np.float32), (users, codes)), shape=shape)
+    values = pairs["trust"].to_numpy(np.float32)
+    matrix = sp.csr_matrix((values, (users, codes)), shape=shape)
     model = ALSRecommender(
         config.factors, config.regularization, config.alpha, config.iterations, seed=config.seed,
         exact=True,  # the fold-in then solves exactly what a training step solves

@@ -4,8 +4,9 @@ Two items are related when one is engaged with within ``window`` distinct items 
 in a user's time-ordered history (``group_by="user"``, the default: in real logs most sessions
 hold a single positive event) or within one session (``group_by="session"``). Raw co-counts
 favour whatever is popular, so a pair's count is divided by ``(n(a) * n(b)) ** popularity_damping``
-(0.5 is cosine similarity over groups). Computed in batch, vectorised over all events; serving
-only looks lists up.
+(0.5 is cosine similarity over groups). Every count is trust-weighted (``contracts.trust``): a pair
+counts its group's trust, not 1, so a farm's pairs fall below ``min_count``. Computed in batch,
+vectorised over all events; serving only looks lists up.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
+from contracts.trust import event_trust
 from training.config import CoInteractionConfig
 
 NEIGHBOURS_FILE = "co_interaction.parquet"
@@ -35,6 +37,7 @@ def _sessions(events: pd.DataFrame, config: CoInteractionConfig) -> pd.DataFrame
             "session": session.to_numpy(),
             "item_id": positive["item_id"].astype(str).to_numpy(),
             "timestamp": positive["timestamp"].to_numpy(),
+            "trust": event_trust(positive),
         }
     )
     frame = frame.sort_values(["session", "timestamp"], kind="stable")
@@ -55,18 +58,22 @@ def co_interaction_neighbours(
     items, item_codes = np.unique(frame["item_id"].to_numpy(), return_inverse=True)
     sessions = pd.factorize(frame["session"])[0]
     n_items = np.int64(len(items))
-    keys = []
+    trust = frame["trust"].to_numpy(np.float64)
+    keys, weights = [], []
     for offset in range(1, config.window + 1):
         same = sessions[offset:] == sessions[:-offset]
         a, b = item_codes[:-offset][same], item_codes[offset:][same]
         keys += [a * n_items + b, b * n_items + a]  # both directions: the relation is symmetric
+        pair_trust = np.minimum(trust[:-offset][same], trust[offset:][same])
+        weights += [pair_trust, pair_trust]
     if not keys or not sum(len(k) for k in keys):
         return pd.DataFrame({k: pd.Series(dtype=v) for k, v in columns.items()})
-    pair_keys, counts = np.unique(np.concatenate(keys), return_counts=True)
-    keep = counts >= config.min_count
-    pair_keys, counts = pair_keys[keep], counts[keep].astype(float)
+    pair_keys, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+    counts = np.bincount(inverse, weights=np.concatenate(weights), minlength=len(pair_keys))
+    keep = counts >= config.min_count - 1e-9  # trust-weighted sums: tolerate float rounding
+    pair_keys, counts = pair_keys[keep], counts[keep]
     a, b = pair_keys // n_items, pair_keys % n_items
-    sessions_with = np.bincount(item_codes, minlength=len(items)).astype(float)
+    sessions_with = np.bincount(item_codes, weights=trust, minlength=len(items))
     score = counts / (sessions_with[a] * sessions_with[b]) ** config.popularity_damping
     pairs = pd.DataFrame({"a": a, "b": b, "score": score, "count": counts})
     pairs = pairs.sort_values(["a", "score", "b"], ascending=[True, False, True], kind="stable")

@@ -27,7 +27,7 @@ def ease_neighbours(positives: pd.DataFrame, config: EASEConfig | None = None) -
     """Fit on engagements (``user_id, item_id, timestamp`` rows); items beyond the cap get none."""
     config = config or EASEConfig()
     items, matrix = user_item_matrix(positives, config.max_user_items)
-    counts = np.asarray(matrix.sum(axis=0)).ravel()
+    counts = np.asarray(matrix.multiply(matrix).sum(axis=0)).ravel()  # trust-weighted engagements
     kept = np.sort(np.argsort(-counts, kind="stable")[: config.max_items])
     if len(kept) < 2:
         return EASENeighbours(items[kept], sp.csr_matrix((len(kept), len(kept)), dtype=np.float32), 0)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from contracts.trust import event_trust
 from training.candidates.neighbour_lists import NeighbourLists, top_neighbours
 from training.config import ItemKNNConfig
 
@@ -25,16 +26,19 @@ class ItemKNNNeighbours(NeighbourLists):
 
 
 def user_item_matrix(positives: pd.DataFrame, max_user_items: int) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Binary users x items over each user's ``max_user_items`` latest distinct items, and the
-    item ids of its columns."""
-    frame = positives[["user_id", "item_id", "timestamp"]].sort_values("timestamp", kind="stable")
+    """Users x items over each user's ``max_user_items`` latest distinct items, and the item ids of
+    its columns. An entry is the square root of the pair's trust weight (1 without trust), so the
+    co-occurrence product ``M.T @ M`` sums trust: a low-trust account adds almost nothing to it."""
+    frame = positives[["user_id", "item_id", "timestamp"]].assign(trust=event_trust(positives))
+    frame = frame.sort_values("timestamp", kind="stable")
     frame = frame.drop_duplicates(["user_id", "item_id"], keep="last")
     latest = frame.groupby("user_id", sort=False).cumcount(ascending=False)
     frame = frame[latest < max_user_items]
     users = pd.factorize(frame["user_id"].astype(str))[0]
     items, codes = np.unique(frame["item_id"].astype(str).to_numpy(), return_inverse=True)
     shape = (int(users.max()) + 1 if len(users) else 0, len(items))
-    matrix = sp.csr_matrix((np.ones(len(codes), np.float32), (users, codes)), shape=shape)
+    values = np.sqrt(frame["trust"].to_numpy(np.float64)).astype(np.float32)
+    matrix = sp.csr_matrix((values, (users, codes)), shape=shape)
     return items.astype(object), matrix
 
 

@@ -3,8 +3,10 @@
 Positive events in the last ``window_hours`` count with exponential decay (half-life
 ``half_life_hours``), so the last hour weighs most. An item's everyday level is subtracted: its
 rate over the previous ``baseline_days``, integrated over the same decayed window. What is left is
-the rise, so trending surfaces what popularity alone would not. Recomputed every few minutes from
-the event stream (or daily in batch); serving reads ranked lists.
+the rise, so trending surfaces what popularity alone would not. Each event counts with its trust
+weight (``contracts.trust``), and one account adds at most ``max_user_item_weight`` to an item's
+window, so neither a low-trust farm nor one account's re-clicks make a trend. Recomputed every few
+minutes from the event stream (or daily in batch); serving reads ranked lists.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS, UNKNOWN
+from contracts.trust import event_trust
 from training.config import TrendingConfig
 
 TRENDING_FILE = "trending.json"
@@ -30,6 +33,22 @@ def _as_of(stamps: pd.Series, now: datetime | None) -> pd.Timestamp:
     if pd.isna(at):
         return pd.Timestamp(0, tz="UTC")  # no events: nothing is recent
     return at.tz_localize("UTC") if at.tzinfo is None else at
+
+
+def _capped_sum(events: pd.DataFrame, rows: np.ndarray, weights: np.ndarray, cap: float) -> pd.Series:
+    """Per item, the sum of ``weights`` over ``rows``, each user's share of an item capped at ``cap``
+    (weighted by their trust, so a low-trust account's cap is lower still): one account re-clicking
+    an item a hundred times is one enthusiast, not a trend. Events without a ``user_id`` are uncapped."""
+    items = events["item_id"].astype(str).to_numpy()[rows]
+    users = events["user_id"].to_numpy()[rows] if "user_id" in events else np.full(len(items), None)
+    known = pd.notna(users)
+    frame = pd.DataFrame({"user": users[known].astype(str), "item": items[known], "w": weights[known]})
+    frame["t"] = event_trust(events)[rows][known]
+    per_user = frame.groupby(["user", "item"], sort=False).agg(w=("w", "sum"), t=("t", "max"))
+    capped = np.minimum(per_user["w"].to_numpy(), cap * per_user["t"].to_numpy())
+    anonymous = pd.Series(weights[~known]).groupby(items[~known]).sum()  # no account: uncapped
+    per_item = pd.Series(capped, index=per_user.index.get_level_values("item")).groupby(level=0).sum()
+    return per_item.add(anonymous, fill_value=0.0)
 
 
 def trending_scores(
@@ -45,13 +64,14 @@ def trending_scores(
     config = config or TrendingConfig()
     stamps = pd.to_datetime(events["timestamp"], utc=True)
     at = _as_of(stamps, now)
-    weights = events["event_type"].map(POSITIVE_EVENT_WEIGHTS).fillna(0.0).to_numpy()
+    kinds = events["event_type"].map(POSITIVE_EVENT_WEIGHTS).fillna(0.0).to_numpy()
+    weights = kinds * event_trust(events)
     age_h = ((at - stamps).dt.total_seconds() / 3600.0).to_numpy()
-    recent = (age_h >= 0) & (age_h < config.window_hours) & (weights > 0)
-    base = (age_h >= config.window_hours) & (age_h < config.baseline_days * 24) & (weights > 0)
+    recent = (age_h >= 0) & (age_h < config.window_hours) & (kinds > 0)
+    base = (age_h >= config.window_hours) & (age_h < config.baseline_days * 24) & (kinds > 0)
     item_ids = events["item_id"].astype(str).to_numpy()
     decayed = weights[recent] * np.exp2(-age_h[recent] / config.half_life_hours)
-    recent_sum = pd.Series(decayed).groupby(item_ids[recent]).sum()
+    recent_sum = _capped_sum(events, recent, decayed, config.max_user_item_weight)
     base_hours = max(config.baseline_days * 24 - config.window_hours, 1e-9)
     rate = pd.Series(weights[base]).groupby(item_ids[base]).sum() / base_hours
     h = config.half_life_hours  # a steady rate r gives r * h/ln2 * (1 - 2^(-W/h)) in the window

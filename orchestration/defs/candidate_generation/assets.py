@@ -26,6 +26,8 @@ from orchestration.defs.common.split import without_hidden
 from orchestration.defs.common.warehouse import positive_events, read_table
 from orchestration.defs.features.assets import batch_features, load_split
 from orchestration.defs.ingestion.assets import catalogue
+from orchestration.defs.trust.assets import user_trust
+from orchestration.defs.trust.store import with_trust
 from training.candidates.als import fit_als
 from training.candidates.co_interaction import co_interaction_neighbours, save_neighbours
 from training.candidates.content import ContentIndex
@@ -106,12 +108,12 @@ def content_index(platform: PlatformResource) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features, user_trust], freshness_policy=DAILY_LOOP)
 def co_interaction(platform: PlatformResource) -> dg.MaterializeResult:
     """Item-to-item neighbours from co-engagement within sessions before the cut (the preference
-    holdout left out), damped for popularity."""
+    holdout left out), damped for popularity; each pair counts its account's trust weight."""
     paths = platform.settings.paths
-    events = read_table(paths, "events")
+    events = with_trust(paths, read_table(paths, "events"))
     config = CoInteractionConfig()
     cut = load_split(platform).cut
     table = co_interaction_neighbours(without_hidden(events[events["timestamp"] < cut], cut), config)
@@ -145,10 +147,10 @@ S = TypeVar("S", bound=_Saved)
 def _fit_served_and_at_cut(platform: PlatformResource, fit: Callable[[pd.DataFrame], S]) -> tuple[S, S]:
     """Fit a collaborative source on every engagement (served, into the bundle) and on those before
     the label cut, the preference holdout left out (``at_cut/``: the ranker's replay rows and the
-    offline replay)."""
+    offline replay). Each engagement carries its account's trust weight."""
     columns = ["user_id", "item_id", "event_type", "timestamp"]
     paths = platform.settings.paths
-    positives = positive_events(read_table(paths, "events", columns))
+    positives = positive_events(with_trust(paths, read_table(paths, "events", columns)))
     served = fit(positives)
     served.save(candidates_dir(paths))
     cut = load_split(platform).cut
@@ -157,7 +159,7 @@ def _fit_served_and_at_cut(platform: PlatformResource, fit: Callable[[pd.DataFra
     return served, at_cut
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features, user_trust], freshness_policy=DAILY_LOOP)
 def item_knn(platform: PlatformResource) -> dg.MaterializeResult:
     """Collaborative item neighbours (shrunk cosine over users, sparse top-k): fitted on every
     engagement for serving, and on those before the label cut for the ranker's rows."""
@@ -175,7 +177,7 @@ def item_knn(platform: PlatformResource) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[source_tuning], freshness_policy=DAILY_LOOP)
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[source_tuning, user_trust], freshness_policy=DAILY_LOOP)
 def ease_neighbours(platform: PlatformResource) -> dg.MaterializeResult:
     """EASE item weights over the most-engaged items (capped: one dense inverse), pruned to sparse
     lists, with the L2 this build tuned: fitted on every engagement for serving, and on those
@@ -192,7 +194,7 @@ def ease_neighbours(platform: PlatformResource) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[source_tuning], freshness_policy=DAILY_LOOP)
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[source_tuning, user_trust], freshness_policy=DAILY_LOOP)
 def als_factors(platform: PlatformResource) -> dg.MaterializeResult:
     """Implicit-ALS item factors in a FAISS index (users are folded in per request), with the
     settings this build tuned: fitted on every engagement for serving, and on those before the
@@ -204,11 +206,12 @@ def als_factors(platform: PlatformResource) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features, user_trust], freshness_policy=DAILY_LOOP)
 def trending(platform: PlatformResource) -> dg.MaterializeResult:
-    """Decayed sliding-window trending, overall and per category, as of the latest event."""
+    """Decayed sliding-window trending, overall and per category, as of the latest event; events
+    count with their account's trust weight, one account's share of an item capped."""
     paths = platform.settings.paths
-    events = read_table(paths, "events", ["item_id", "event_type", "timestamp"])
+    events = with_trust(paths, read_table(paths, "events", ["user_id", "item_id", "event_type", "timestamp"]))
     lists = trending_lists(
         events, read_table(paths, "items", ["item_id", "category"]), load_split(platform).end
     )

@@ -20,6 +20,8 @@ from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.split import evaluation_users, hidden_preferences, without_hidden
 from orchestration.defs.common.warehouse import positive_events, read_table
 from orchestration.defs.features.assets import batch_features, load_split
+from orchestration.defs.trust.assets import user_trust
+from orchestration.defs.trust.store import with_trust
 from training.candidates.source_tuning import TunedSources, tune_sources
 from training.config import ALSConfig, EASEConfig, SourceTuningConfig
 
@@ -59,16 +61,15 @@ def trials_table(tuned: TunedSources, metric: str) -> str:
     return "\n".join(lines)
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features], freshness_policy=DAILY_LOOP)
+@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[batch_features, user_trust], freshness_policy=DAILY_LOOP)
 def source_tuning(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
     """ALS factors, regularization and confidence, and EASE's L2, searched one axis at a time on
     this data's own held-out engagements (``SourceTuningConfig``)."""
     paths = platform.settings.paths
     config = SourceTuningConfig()
     started = time.perf_counter()
-    positives = positive_events(
-        read_table(paths, "events", ["user_id", "item_id", "event_type", "timestamp"])
-    )
+    columns = ["user_id", "item_id", "event_type", "timestamp"]
+    positives = positive_events(with_trust(paths, read_table(paths, "events", columns)))  # fits weigh trust
     seen, held = tuning_data(positives, load_split(platform).cut)
     tuned = tune_sources(seen, held, config)
     path = source_tuning_path(paths)

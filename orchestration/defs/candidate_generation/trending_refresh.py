@@ -5,7 +5,8 @@ Every 5 minutes this job recomputes trending from the
 recent hourly partitions plus the warehouse events (deduplicated by event id) as of the latest
 event, and replaces ``artifacts/live_candidates/trending.json`` atomically (write, fsync,
 ``os.replace``) for a running server to pick up. Only the baseline period is read, so the cost
-does not grow with history.
+does not grow with history. Events count with their account's trust weight, scored on this window
+as well as daily (``trust.live``), so a farm that starts between daily runs cannot trend either.
 """
 
 import json
@@ -16,12 +17,14 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pyarrow.parquet as pq
 
 from contracts.settings import PlatformPaths
 from orchestration.defs.common.freshness import LIVE_TRENDING
 from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.warehouse import read_table, table_path
 from orchestration.defs.ingestion.assets import ARCHIVE_DIR
+from orchestration.defs.trust.live import with_window_trust
 from training.candidates.trending import TRENDING_FILE, trending_lists
 from training.config import TrendingConfig
 
@@ -30,12 +33,12 @@ REFRESH_CRON = "*/5 * * * *"
 live_trending = dg.AssetSpec(
     key=["candidate_generation", "live_trending"],
     group_name="candidate_generation",
-    deps=[["ingestion", "event_archive"], ["ingestion", "catalogue"]],
+    deps=[["ingestion", "event_archive"], ["ingestion", "catalogue"], ["trust", "user_trust"]],
     description="Trending lists over the recent archive, published for the running service "
     "(artifacts/live_candidates/trending.json); updated by the trending_refresh job.",
     freshness_policy=LIVE_TRENDING,
 )
-COLUMNS = ["event_id", "item_id", "event_type", "timestamp"]
+COLUMNS = ["event_id", "user_id", "item_id", "event_type", "timestamp"]
 
 
 def live_candidates_dir(paths: PlatformPaths) -> Path:
@@ -51,7 +54,8 @@ def recent_events(paths: PlatformPaths, since: pd.Timestamp) -> pd.DataFrame:
     first_hour = f"hour={since.strftime('%Y-%m-%dT%H')}"
     for part in sorted((paths.warehouse / ARCHIVE_DIR).glob("hour=*/*.parquet")):
         if part.parent.name >= first_hour:
-            frames.append(pd.read_parquet(part, columns=COLUMNS))
+            present = set(pq.read_schema(part).names)  # older partitions may lack a column
+            frames.append(pd.read_parquet(part, columns=[c for c in COLUMNS if c in present]))
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
     merged = pd.concat(frames, ignore_index=True).drop_duplicates("event_id", keep="first")
@@ -67,7 +71,7 @@ def refresh_trending(paths: PlatformPaths, config: TrendingConfig | None = None)
         newest = read_table(paths, "events", ["timestamp"])["timestamp"].max()
         latest = recent_events(paths, newest - timedelta(days=config.baseline_days))
     items = read_table(paths, "items", ["item_id", "category"])
-    lists = trending_lists(latest, items, None, config)
+    lists = trending_lists(with_window_trust(paths, latest), items, None, config)
     out = live_candidates_dir(paths)
     out.mkdir(parents=True, exist_ok=True)
     tmp = lists.save(out / ".next")

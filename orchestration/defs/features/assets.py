@@ -10,6 +10,8 @@ from orchestration.defs.common.resources import PlatformResource
 from orchestration.defs.common.split import TimeSplit, time_split
 from orchestration.defs.common.warehouse import read_table
 from orchestration.defs.ingestion.assets import catalogue, events, users
+from orchestration.defs.trust.assets import user_trust
+from orchestration.defs.trust.store import with_trust
 
 GROUP = "features"
 SPLIT_FILE = "time_split.json"
@@ -19,15 +21,20 @@ def load_split(platform: PlatformResource) -> TimeSplit:
     return TimeSplit.load(platform.settings.paths.features / SPLIT_FILE)
 
 
-@dg.asset(group_name=GROUP, key_prefix=GROUP, deps=[events, catalogue, users], freshness_policy=DAILY_LOOP)
+@dg.asset(
+    group_name=GROUP,
+    key_prefix=GROUP,
+    deps=[events, catalogue, users, user_trust],
+    freshness_policy=DAILY_LOOP,
+)
 def batch_features(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
     """User behaviour, user profile and item statistics, snapshotted at the label cut and at the end.
 
     Two snapshots keep training point-in-time correct (rows after the cut join the cut snapshot)
-    while serving reads the latest one.
+    while serving reads the latest one. Item statistics count events with their trust weight.
     """
     paths = platform.settings.paths
-    ev = read_table(paths, "events")
+    ev = with_trust(paths, read_table(paths, "events"))
     items = read_table(paths, "items")
     users = read_table(paths, "users")
     split = time_split(ev["timestamp"])

@@ -7,6 +7,8 @@ import dagster as dg
 from orchestration.defs.privacy.assets import data_retention, user_erasure
 
 FEATURES_KEY = dg.AssetKey(["features", "batch_features"])
+TRUST_KEY = dg.AssetKey(["trust", "user_trust"])
+AFTER_ERASURE = {FEATURES_KEY, TRUST_KEY}  # the first assets of the loop that read the events
 
 erase_users = dg.define_asset_job("erase_users", selection=[user_erasure.key])
 hourly_erasure = dg.ScheduleDefinition(job=erase_users, cron_schedule="20 * * * *", execution_timezone="UTC")
@@ -19,9 +21,10 @@ LOOP_SELECTION = dg.AssetSelection.all() - dg.AssetSelection.assets(data_retenti
 
 
 def erasure_before_features(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
-    """Make batch features wait for the erasure sweep, so retraining never sees a forgotten user."""
+    """Make batch features and trust scores wait for the erasure sweep, so retraining never sees
+    (and no trust table keeps) a forgotten user."""
 
     def add_dep(spec: dg.AssetSpec) -> dg.AssetSpec:
-        return spec.merge_attributes(deps=[user_erasure.key]) if spec.key == FEATURES_KEY else spec
+        return spec.merge_attributes(deps=[user_erasure.key]) if spec.key in AFTER_ERASURE else spec
 
-    return [a.map_asset_specs(add_dep) if FEATURES_KEY in a.keys else a for a in assets]
+    return [a.map_asset_specs(add_dep) if AFTER_ERASURE & set(a.keys) else a for a in assets]

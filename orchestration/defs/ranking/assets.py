@@ -16,6 +16,7 @@ from contracts.features import (
 )
 from contracts.funnel_config import HistoryConfig
 from contracts.settings import PlatformPaths
+from contracts.trust import TRUST_WEIGHT
 from orchestration.defs.candidate_generation.assets import (
     als_factors,
     candidates_dir,
@@ -43,6 +44,7 @@ from orchestration.defs.ranking.labels import (
 )
 from orchestration.defs.ranking.pool import POOL_SESSION_PREFIX, PREFERENCE_SESSION_PREFIX, pool_rows
 from orchestration.defs.ranking.replay import label_window_positives, load_replay
+from orchestration.defs.trust.store import attach, read_weights
 from training.candidates.als import ALS_DIR, ALSFactors
 from training.candidates.co_interaction import NEIGHBOURS_FILE, CoInteractionNeighbours
 from training.candidates.content import ContentIndex
@@ -137,6 +139,7 @@ def training_set(context: dg.AssetExecutionContext, platform: PlatformResource) 
     rows = pd.concat(parts or [rows], ignore_index=True)
     rows = rows.sort_values("timestamp", kind="stable").reset_index(drop=True)
     rows[SAMPLE_WEIGHT] = pd.to_numeric(rows.get(SAMPLE_WEIGHT), errors="coerce").fillna(1.0)  # slates: all
+    rows[SAMPLE_WEIGHT] *= attach(rows[["user_id"]], read_weights(paths))[TRUST_WEIGHT]  # trust-weighted
     categories = items.set_index("item_id")["category"]
     session = session_features_before(window, rows, categories)
     rows = with_session_columns(rows, session)

@@ -45,6 +45,7 @@ from orchestration.defs.serving.registry import (
     publish_served,
     source_fingerprint,
 )
+from orchestration.defs.trust.store import with_trust
 from training.export import read_manifest
 from training.index.faiss_index import META_FILE as INDEX_META_FILE
 from training.retrieval import SERVED_USER_EMBEDDINGS_FILE, RetrievalArtifacts, embed_users
@@ -63,7 +64,7 @@ def fallback_lists(platform: PlatformResource) -> dg.MaterializeResult:
     stats = pd.read_parquet(paths.features / "item_stats.parquet")
     latest = stats[pd.to_datetime(stats["event_timestamp"], utc=True) == split.end]
     lists = compute_fallback_lists(
-        read_table(paths, "events"),
+        with_trust(paths, read_table(paths, "events")),  # segment lists count trust-weighted events
         read_table(paths, "items"),
         read_table(paths, "users"),
         latest,

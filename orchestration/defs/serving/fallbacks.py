@@ -6,6 +6,7 @@ import pandas as pd
 
 from contracts.funnel_config import FallbackListsConfig
 from contracts.schemas import POSITIVE_EVENT_WEIGHTS
+from contracts.trust import event_trust
 
 
 def fallback_lists(
@@ -25,7 +26,7 @@ def fallback_lists(
     newest = in_stock_items.sort_values(["created_at", "item_id"], ascending=[False, True])
 
     weights = events["event_type"].map(POSITIVE_EVENT_WEIGHTS)
-    engaged = events.assign(weight=weights)[weights.notna()]
+    engaged = events.assign(weight=weights * event_trust(events))[weights.notna()]  # trust-weighted
     engaged = engaged[engaged["item_id"].isin(set(stock["item_id"]))]
     engaged = engaged.merge(users[["user_id", "segment"]], on="user_id", how="inner")
     by_segment = (
