@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from bento.shared_db import open_shared_db
+
 COLUMNS = ("item_id", "category", "brand", "title", "price", "created_at", "in_stock", "sponsored")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -30,11 +32,7 @@ CREATE INDEX IF NOT EXISTS unavailable ON items (deleted, in_stock) WHERE delete
 
 class FilterStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a committed write survives power loss
-        self._db.executescript(SCHEMA)
+        self._db = open_shared_db(path, SCHEMA)
         self._lock = threading.Lock()
         self._seen_version = -1
         self._unavailable: frozenset[str] = frozenset()

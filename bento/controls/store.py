@@ -9,12 +9,13 @@ write by any worker is seen by all of them at once. Forget erases a user's rows.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+
+from bento.shared_db import open_shared_db
 
 BlockKind = Literal["item", "category"]
 BLOCKED, NOT_INTERESTED = "blocked", "not_interested"  # why an item is hidden
@@ -47,11 +48,7 @@ NO_CONTROLS = UserControls()
 
 class UserControlStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # an acknowledged control survives power loss
-        self._db.executescript(SCHEMA)
+        self._db = open_shared_db(path, SCHEMA)
         self._lock = threading.Lock()
         self._seen_version = -1
         self._memo: dict[str, UserControls] = {}

@@ -7,8 +7,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
 
 import httpx
@@ -28,11 +29,13 @@ def keyed(url: str, key: str) -> httpx.Client:
 
 
 @contextmanager
-def serving(command: list[str], env: dict[str, str], log: IO[str]) -> Iterator[tuple[str, subprocess.Popen]]:
+def serving(
+    command: list[str], env: dict[str, str], log: IO[str], cwd: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """``bentoml serve`` running ``command`` until the block ends; its URL once /readyz answers,
     and its process."""
     port = command[command.index("--port") + 1]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + READY_TIMEOUT_S
     try:
@@ -59,3 +62,13 @@ def serving(command: list[str], env: dict[str, str], log: IO[str]) -> Iterator[t
 
 def serve_command(port: int) -> list[str]:
     return [sys.executable, "-m", "bentoml", "serve", "bento.service:Recommender", "--port", str(port)]
+
+
+def eventually(condition: Callable[[], bool], timeout_s: float = 10.0, poll_s: float = 0.02) -> bool:
+    """True once ``condition`` holds (the streaming path is asynchronous), False at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll_s)
+    return True

@@ -4,14 +4,13 @@ responses go at once, the receipt says so, a repeat is idempotent, and they stil
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
+from serving_process import eventually
 
 from bento.ingestion.event_log import EventLogReader
 from contracts.settings import load_settings
@@ -34,16 +33,6 @@ def _session_clicks(user: str) -> object:
     return rows.to_dict()["session_clicks"][0]
 
 
-def _eventually(condition: Callable[[], bool], timeout_s: float = 30.0, poll_s: float = 0.05) -> bool:
-    """True once ``condition`` holds (the session updater is asynchronous), False at the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(poll_s)
-    return True
-
-
 def test_forget_erases_events_features_and_cached_recommendations(
     api: httpx.Client, admin: httpx.Client
 ) -> None:
@@ -58,13 +47,13 @@ def test_forget_erases_events_features_and_cached_recommendations(
     assert api.post("/events", json=event).is_success
     # The session updater drops the user's cached pages when it pushes the click: wait for the push,
     # then until a page is cached (a repeat is a hit), so the forget has one to drop.
-    assert _eventually(lambda: _session_clicks(user) != clicks_before), (
+    assert eventually(lambda: _session_clicks(user) != clicks_before, timeout_s=30.0), (
         "the click reaches the session features"
     )
     page_request = {"user_id": user, "page_size": 5}
     # Pages are not cached for 5 s after the user's event; each poll is a read of the user's limit.
     cached = lambda: api.post("/recommend", json=page_request).json()["metadata"]["cache_hit"]  # noqa: E731
-    assert _eventually(cached, poll_s=1.0)
+    assert eventually(cached, timeout_s=30.0, poll_s=1.0)
 
     reply = admin.post("/users/forget", json={"user_id": user})
     assert reply.status_code == 200, reply.text

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
 import pandas as pd
 import pytest
+from serving_process import eventually
 
 from contracts.settings import load_settings
 from feature_repo.store import open_store
@@ -33,16 +33,6 @@ def session_items(user: str) -> list[str]:
         features=["user_session:session_item_ids"], entity_rows=[{"user_id": user}]
     )
     return list(raw.to_dict()["session_item_ids"][0] or [])
-
-
-def eventually(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    """True once ``condition`` holds (the streaming path is asynchronous), False at the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def recommend(api: httpx.Client, user: str, size: int = 10) -> dict:

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +24,7 @@ import dagster as dg
 import httpx
 import pandas as pd
 import pytest
+from serving_process import free_port, serve_command, serving
 
 from contracts.settings import REPO_ROOT
 
@@ -33,7 +32,6 @@ pytestmark = pytest.mark.e2e
 POSTGRES = os.environ.get("RECO_TEST_POSTGRES", "postgresql://root@127.0.0.1:5432/test")
 REDIS = os.environ.get("RECO_TEST_REDIS", "127.0.0.1:6379,db=0")
 LOOP_TIMEOUT_S = 600
-READY_TIMEOUT_S = 240.0
 
 
 @pytest.fixture
@@ -91,12 +89,6 @@ def run(command: list[str], env: dict[str, str], log: Path) -> None:
     assert done.returncode == 0, f"{' '.join(command[1:4])} failed:\n{log.read_text()[-3000:]}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_loop_in_the_production_profile_serves_from_the_published_bundle(
     scratch: str,
     s3_endpoint: str,
@@ -137,22 +129,8 @@ def test_loop_in_the_production_profile_serves_from_the_published_bundle(
     node_env["RECO_FUNNEL_CONFIG"] = str(wide_budget_funnel)
     run([sys.executable, "-m", "orchestration.registry", "pull"], node_env, tmp_path / "pull.log")
     assert f"reco_bundle:{version}" in (tmp_path / "pull.log").read_text()
-    port = free_port()
     log = (tmp_path / "serve.log").open("w")
-    serve = [sys.executable, "-m", "bentoml", "serve", "bento.service:Recommender", "--port", str(port)]
-    process = subprocess.Popen(serve, env=node_env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the service never became ready"
-            time.sleep(1)
+    with serving(serve_command(free_port()), node_env, log, cwd=REPO_ROOT) as (url, _):
         pulled = node / "bentoml" / "models" / "reco_bundle" / str(version)  # imported from S3
         user = str(pd.read_parquet(pulled / "history.parquet")["user_id"].iloc[0])  # features in Redis
         mint = [sys.executable, "-m", "bento.auth.keys", "create", "--name", "node", "--role", "client"]
@@ -166,10 +144,3 @@ def test_loop_in_the_production_profile_serves_from_the_published_bundle(
         assert len(body["items"]) == 5
         assert body["metadata"]["fallback_level"] == 0, body["metadata"]  # online features read
         assert body["metadata"]["fallback_reason"] is None
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()

@@ -15,7 +15,7 @@ import httpx
 import pandas as pd
 import psutil
 import pytest
-from serving_process import free_port, keyed, serve_command, serving
+from serving_process import eventually, free_port, keyed, serve_command, serving
 
 pytestmark = pytest.mark.e2e
 WORKERS = 2
@@ -145,13 +145,6 @@ def test_a_worker_killed_under_load_leaves_the_others_answering(workers, clients
     assert before and set(before) == {200}
     assert len(settled) >= 20 and set(settled) == {200}, f"failures after the kill: {failed}"
     assert len(failed) <= 2, f"only requests in flight on the killed worker may fail: {failed}"
-    assert wait_for(lambda: len(recommender_workers(serve)) == WORKERS, 180), "the arbiter restarts it"
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(1)
-    return True
+    assert eventually(lambda: len(recommender_workers(serve)) == WORKERS, 180, poll_s=1.0), (
+        "the arbiter restarts it"
+    )
