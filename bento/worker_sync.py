@@ -3,10 +3,10 @@
 Each worker holds its own memory: cached pages, last good pages, the items a user just engaged
 with, the bundle's per-user state. A click or a forget reaches one worker; the others learn it from
 the stores they share within ``poll_s``: new events from the event log (the user's cached pages
-are dropped, the items hidden from their next pages), erasures from the erasure ledger (everything
-held on the user goes). The in-process session updater runs in one worker at a time, the one that
-holds its lock file: when that worker dies the lock goes with it, and the next poll of another
-worker takes over from the committed offset.
+are dropped, the items hidden from their next pages), erasures from the erasure ledger once the
+worker that took one has done its part (everything held on the user goes). The in-process session
+updater runs in one worker at a time, the one that holds its lock file: when that worker dies the
+lock goes with it, and the next poll of another worker takes over from the committed offset.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class WorkerSync:
                 engaged.setdefault(str(record["user_id"]), []).append(str(record["item_id"]))
         for user, items in engaged.items():
             self.on_events(user, items)
-        for row, user in self.ledger.requested_after(self.erasures_seen):
+        for row, user in self.ledger.served_after(self.erasures_seen):
             self.on_forget(user)
             self.erasures_seen = row
         if self.leadership is not None and not self.leadership.held and self.leadership.try_take():

@@ -128,12 +128,19 @@ class ErasureLedger:
     def pending_offline(self) -> list[Erasure]:
         return self._select("offline_done_at IS NULL")
 
-    def requested_after(self, seen: int) -> list[tuple[int, str]]:
-        """(row, user) of every request recorded after row ``seen``, oldest first: what another
-        serving worker has not heard of yet (``bento.worker_sync``)."""
+    def served_after(self, seen: int) -> list[tuple[int, str]]:
+        """(row, user) of the requests recorded after row ``seen`` whose serving half is done,
+        oldest first, up to the first still in progress: what the other serving workers apply
+        (``bento.worker_sync``) once the worker that took the request has finished its part."""
         with self._connect() as conn:
-            rows = conn.execute("SELECT rowid, user_id FROM erasures WHERE rowid > ? ORDER BY rowid", (seen,))
-            return [(int(row), str(user)) for row, user in rows.fetchall()]
+            query = "SELECT rowid, user_id, serving_done_at FROM erasures WHERE rowid > ? ORDER BY rowid"
+            rows = conn.execute(query, (seen,)).fetchall()
+        done: list[tuple[int, str]] = []
+        for row, user, served_at in rows:
+            if served_at is None:
+                break  # not past it: its worker is still erasing (or resumes it on restart)
+            done.append((int(row), str(user)))
+        return done
 
     def last_row(self) -> int:
         with self._connect() as conn:
