@@ -166,6 +166,22 @@ def test_sli_rules_on_captured_metrics_text() -> None:
     assert "sli:population_defaults" in {a.subject for a in judged.alerts}
 
 
+def test_opted_out_pages_are_not_fallbacks_and_an_open_breaker_warns() -> None:
+    t = Thresholds()
+    text = METRICS.format(l0=9000, l3=0, defaults=0) + (
+        "# TYPE reco_fallback_responses_total counter\n"
+        'reco_fallback_responses_total{surface="home_feed",level="4",reason="personalisation_off"} 1000.0\n'
+        'reco_responses_total{surface="home_feed",level="4"} 1000.0\n'
+        "# TYPE reco_feature_breaker_open gauge\n"
+        "reco_feature_breaker_open 0.0\n"
+    )
+    judged = metrics.sli_alerts(metrics.counters(text), None, None, NOW, t)
+    assert judged.alerts == [], "10% of pages from the global list, every one chosen by its user"
+    tripped = metrics.counters(text.replace("reco_feature_breaker_open 0.0", "reco_feature_breaker_open 1.0"))
+    judged = metrics.sli_alerts(tripped, None, None, NOW, t)
+    assert [(a.subject, a.severity) for a in judged.alerts] == [("sli:feature_breaker", "WARN")]
+
+
 def test_shipped_config_loads_and_bad_configs_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_alerts_config().notifiers == []
     bad = tmp_path / "alerts.yaml"

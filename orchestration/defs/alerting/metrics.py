@@ -16,9 +16,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from contracts.slis import (
     DEFAULTS,
+    FALLBACKS,
+    FEATURE_BREAKER,
     MODEL_CREATED,
     NAN_RANKER_INPUTS,
     NAN_SCORES,
+    PERSONALISATION_OFF,
     RANKER_INPUTS,
     RESPONSES,
     SCORES,
@@ -27,16 +30,23 @@ from orchestration.defs.alerting.config import Thresholds
 from orchestration.defs.alerting.rules import Alert
 
 COUNTERS = (SCORES, NAN_SCORES, RANKER_INPUTS, NAN_RANKER_INPUTS, RESPONSES, DEFAULTS)
+GAUGES = (MODEL_CREATED, FEATURE_BREAKER)  # judged on each scrape, never differenced
+# Global-list pages a user chose (personalisation off): level 4 by design, not a degradation.
+OPTED_OUT = f"{FALLBACKS}:reason={PERSONALISATION_OFF}"
 
 
 def counters(text: str) -> dict[str, float]:
-    """Totals per counter of interest; ``reco_responses_total`` also per ``level``; and the newest
-    serving model's build time under ``MODEL_CREATED`` (a gauge, not differenced)."""
+    """Totals per counter of interest; ``reco_responses_total`` also per ``level``; the opted-out
+    users' pages; and, as gauges (the highest over workers, not differenced), the newest serving
+    model's build time and the feature-store breaker's state."""
     totals: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == MODEL_CREATED:
-                totals[MODEL_CREATED] = max(totals.get(MODEL_CREATED, 0.0), sample.value)
+            if sample.name in GAUGES:
+                totals[sample.name] = max(totals.get(sample.name, 0.0), sample.value)
+                continue
+            if sample.name == FALLBACKS and sample.labels.get("reason") == PERSONALISATION_OFF:
+                totals[OPTED_OUT] = totals.get(OPTED_OUT, 0.0) + sample.value
                 continue
             name = sample.name if sample.name.endswith("_total") else f"{sample.name}_total"
             if name not in COUNTERS or sample.name.endswith(("_created", "_bucket")):
@@ -49,8 +59,8 @@ def counters(text: str) -> dict[str, float]:
 
 
 def _delta(now: dict[str, float], before: dict[str, float] | None) -> dict[str, float]:
-    now = {k: v for k, v in now.items() if k != MODEL_CREATED}
-    if before is None or any(now.get(k, 0.0) < v for k, v in before.items() if k != MODEL_CREATED):
+    now = {k: v for k, v in now.items() if k not in GAUGES}
+    if before is None or any(now.get(k, 0.0) < v for k, v in before.items() if k not in GAUGES):
         return dict(now)  # first scrape, or the service restarted
     return {k: v - before.get(k, 0.0) for k, v in now.items()}
 
@@ -110,8 +120,9 @@ def sli_alerts(
                     runbook="stale-model",
                 )
             )
-    responses = delta.get(RESPONSES, 0.0)
-    low = delta.get(f"{RESPONSES}:level=3", 0.0) + delta.get(f"{RESPONSES}:level=4", 0.0)
+    opted_out = delta.get(OPTED_OUT, 0.0)  # chosen by users, not a degradation
+    responses = delta.get(RESPONSES, 0.0) - opted_out
+    low = delta.get(f"{RESPONSES}:level=3", 0.0) + delta.get(f"{RESPONSES}:level=4", 0.0) - opted_out
     if responses > 0 and low / responses > thresholds.fallback_l3_l4_rate_warn:
         alerts.append(
             Alert(
@@ -122,6 +133,19 @@ def sli_alerts(
                 since=now,
                 detail=f"{low:.0f} of {responses:.0f} responses were segment or global popular lists.",
                 downstream=("serving: every surface",),
+                runbook="feature-store-down",
+            )
+        )
+    if current.get(FEATURE_BREAKER, 0.0) >= 1.0:
+        alerts.append(
+            Alert(
+                subject="sli:feature_breaker",
+                severity="WARN",
+                title="the feature-store circuit breaker is open: pages are ranked on cached features",
+                since=now,
+                detail="The online reads' p99 passed the breaker's threshold over its window in at least "
+                f"one worker; it retries by itself after open_s ({source}).",
+                downstream=("serving: personalisation",),
                 runbook="feature-store-down",
             )
         )
