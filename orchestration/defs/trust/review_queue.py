@@ -51,7 +51,8 @@ def merge_flags(queue: pd.DataFrame, flags: pd.DataFrame, now: pd.Timestamp) -> 
     out = old[REVIEW_COLUMNS].reindex(rows)
     out["active"] = rows.isin(fresh.index)
     out["status"] = out["status"].fillna("open")
-    out["first_flagged_at"] = out["first_flagged_at"].fillna(now)
+    first = pd.to_datetime(out["first_flagged_at"], utc=True)  # typed first: no object downcast
+    out["first_flagged_at"] = first.fillna(now)
     out.loc[out["active"], "last_flagged_at"] = now
     out = pd.concat([out, fresh[evidence].reindex(rows).combine_first(old[evidence].reindex(rows))], axis=1)
     for column in ("first_flagged_at", "last_flagged_at", "reviewed_at", "as_of"):
