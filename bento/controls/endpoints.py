@@ -22,7 +22,9 @@ from contracts.controls_api import (
 class UserControlEndpoints:
     controls: ControlsDesk
 
-    def _rate_limited(self, ctx: bentoml.Context, cost: int) -> Any: ...  # the service's own
+    def _rate_limited(self, ctx: bentoml.Context, cost: int) -> Any:
+        """The service's own event limit (``Recommender._rate_limited``): a 429 response, or None."""
+        raise NotImplementedError("the service that mixes these routes in limits their callers")
 
     @bentoml.api(input_spec=BlockRequest, route="/users/block")
     def block(self, ctx: bentoml.Context, **request: object) -> ControlsView:

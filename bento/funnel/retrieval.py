@@ -113,12 +113,6 @@ def gather_sources(
     if ctx.recent_items and content is not None and counts.get("content"):
         jobs["content"] = lambda: content.similar(ctx.recent_items, counts["content"], exclude=excluded)
     gathered = calls.budgets.gather({name: (calls.budget_ms(name), job) for name, job in jobs.items()})
-    sources = gathered.answers
-    if editorial is not None and counts.get("editorial"):
-        sources["editorial"] = _listed(
-            gathered, "editorial", lambda: editorial.pinned(ctx.surface)[: counts["editorial"]]
-        )
-    sources["segment"] = list(bundle.segment_lists.get(ctx.segment, []))[: counts.get("segment", 0)]
 
     def trending() -> list[str]:
         lists = extra.trending_lists()
@@ -126,25 +120,25 @@ def gather_sources(
             return bundle.lists.get("trending", [])[: counts.get("trending", 0)]
         return lists.top(counts.get("trending", 0), ctx.categories)
 
-    sources["trending"] = _listed(gathered, "trending", trending)
+    listed: dict[str, Callable[[], list[str]]] = {"trending": trending}  # in memory: inline
+    if editorial is not None and counts.get("editorial"):
+        listed["editorial"] = lambda: editorial.pinned(ctx.surface)[: counts["editorial"]]
+    inline = INLINE.budgets.gather({name: (math.inf, read) for name, read in listed.items()})
+    gathered.failed += inline.failed
+    sources = dict(gathered.answers)  # the merge's order: the index and collaborative sources first
+    if "editorial" in inline.answers:
+        sources["editorial"] = inline.answers["editorial"]
+    sources["segment"] = list(bundle.segment_lists.get(ctx.segment, []))[: counts.get("segment", 0)]
+    if "trending" in inline.answers:
+        sources["trending"] = inline.answers["trending"]
     sources["popular"] = bundle.lists.get("popular", [])[: counts.get("popular", 0)]
     sources["new_arrival"] = (
         editorial.new_arrivals(counts.get("new_arrivals", 0), ctx.categories)
         if editorial is not None
         else bundle.lists.get("new_arrivals", [])[: counts.get("new_arrivals", 0)]
     )
-    gathered.answers = {name: items for name, items in sources.items() if name not in gathered.failed}
+    gathered.answers = sources
     return gathered
-
-
-def _listed(gathered: Gathered[list[str]], name: str, read: Callable[[], list[str]]) -> list[str]:
-    """An in-memory list source, inline: one that raises is named in ``failed`` and empty."""
-    try:
-        return read()
-    except Exception:
-        log.exception("candidate source %s unavailable", name)
-        gathered.failed.append(name)
-        return []
 
 
 def retrieve(
