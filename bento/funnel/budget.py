@@ -95,10 +95,6 @@ class Budgets:
             future.cancel()
             raise PastBudget(f"{what} ran past its {budget_ms:g} ms budget") from None
 
-    def runner(self, what: str, budget_ms: float) -> Callable[..., T]:
-        """``call`` with its budget bound: ``runner(...)(fn, *args)``."""
-        return lambda fn, *args: self.call(what, budget_ms, fn, *args)
-
     def gather(self, jobs: Mapping[str, tuple[float, Callable[[], T]]]) -> Gathered[T]:
         """Every job at once, each within its own budget in ms (enforced budgets; offline one
         after the other, unbounded). A job that raises is logged and named in ``failed``, one past

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bento.caching import TTLCache
-from bento.features import FeatureFault, OnlineFeatures, Runner
+from bento.features import FeatureFault, OnlineFeatures, Runner, inline
 from bento.funnel.budget import NO_DEADLINE, Budgets, Deadline
 from bento.funnel.feature_breaker import LatencyBreaker
 from bento.item_table import Columns
@@ -68,7 +68,7 @@ class GuardedReads:
 
     def _timed(self, deadline: Deadline) -> Runner:
         if not self.budgets.enforced:
-            return lambda fn, *args: fn(*args)
+            return inline
         budget = deadline.cap(self.config.features_budget_ms)
 
         def run(fn: Callable[..., Any], *args: object) -> Any:
